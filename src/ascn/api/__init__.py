@@ -1,0 +1,1 @@
+"""The HTTP API (NGSI-LD, clause 6) on Starlette."""

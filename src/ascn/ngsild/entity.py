@@ -1,0 +1,107 @@
+"""Entities: from a client's payload to the stored form, with the limits every payload must keep.
+
+Stored form: {"id", "type": [type IRIs], "scope"?: [...], "createdAt", "modifiedAt",
+"attrs": {attribute IRI: [instances]}} (instances as in attribute.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ascn.errors import BadRequestData, PayloadTooLarge
+from ascn.ngsild import names
+from ascn.ngsild.attribute import Instance, parse_attribute
+from ascn.ngsild.context import NGSI_LD, TermMap
+
+Entity = dict[str, Any]
+
+GEO_ATTRIBUTES = frozenset(
+    {NGSI_LD + "location", NGSI_LD + "observationSpace", NGSI_LD + "operationSpace"}
+)
+_SCOPE = re.compile(r"^/(?:[^\s/#+]+(?:/[^\s/#+]+)*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The payload limits of a node (from Settings)."""
+
+    max_attributes: int = 1000
+    max_nesting: int = 32
+
+
+def check_nesting(document: Any, limit: int) -> None:
+    """Refuse documents nested deeper than `limit` objects and arrays."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node  # type: ignore[assignment]
+        else:
+            continue
+        if depth > limit:
+            raise BadRequestData(f"the payload nests deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def parse_entity(raw: Any, terms: TermMap, limits: Limits) -> Entity:
+    """A complete entity (create, replace, upsert), without system times."""
+    if not isinstance(raw, dict):
+        raise BadRequestData("an entity must be a JSON object")
+    entity: Entity = {"id": names.check_uri(raw.get("id"), "entity id")}
+    entity["type"] = parse_types(raw.get("type"), terms)
+    entity.update(parse_fragment(raw, terms, limits))
+    return entity
+
+
+def parse_fragment(raw: Any, terms: TermMap, limits: Limits, *, partial: bool = False) -> Entity:
+    """The attributes (and scope) of a payload; id and type are left to the caller."""
+    if not isinstance(raw, dict):
+        raise BadRequestData("the payload must be a JSON object")
+    attributes = [key for key in raw if key not in names.ENTITY_MEMBERS]
+    if len(attributes) > limits.max_attributes:
+        raise PayloadTooLarge(
+            f"{len(attributes)} attributes: at most {limits.max_attributes} are accepted"
+        )
+    fragment: Entity = {"attrs": {}}
+    if "scope" in raw:
+        fragment["scope"] = parse_scope(raw["scope"])
+    for key in attributes:
+        name = names.check_name(key, "attribute name")
+        if name in names.RESERVED_ATTRIBUTE_NAMES:
+            raise BadRequestData(f"{name!r} is reserved and cannot name an attribute")
+        iri = terms.expand(name)
+        fragment["attrs"][iri] = parse_attribute(
+            name, raw[key], terms, geo=iri in GEO_ATTRIBUTES, partial=partial
+        )
+    return fragment
+
+
+def parse_types(raw: Any, terms: TermMap) -> list[str]:
+    if raw is None:
+        raise BadRequestData("an entity needs a type")
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise BadRequestData("an entity needs a type")
+    types: list[str] = []
+    for item in items:
+        iri = terms.expand(names.check_name(item, "entity type"))
+        if iri not in types:
+            types.append(iri)
+    return types
+
+
+def parse_scope(raw: Any) -> list[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    for item in items:
+        if not isinstance(item, str) or not _SCOPE.match(item):
+            raise BadRequestData(f"scope {item!r} is not a valid scope (e.g. /Madrid/Gardens)")
+    return list(dict.fromkeys(items))
+
+
+def instances_of(entity: Entity, iri: str) -> list[Instance]:
+    found: list[Instance] = entity["attrs"].get(iri, [])
+    return found

@@ -1,0 +1,28 @@
+"""A node's services wired to one store: what the HTTP API, the dashboard and the CLI share."""
+
+from __future__ import annotations
+
+from ascn.ngsild.entity import Limits
+from ascn.service.batch import BatchService
+from ascn.service.contexts import ContextService
+from ascn.service.entities import EntityService
+from ascn.settings import Settings
+from ascn.store import Store, open_store
+
+
+class Node:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or open_store(settings.store)
+        limits = Limits(max_attributes=settings.max_attributes, max_nesting=settings.max_nesting)
+        self.contexts = ContextService(self.store, settings)
+        self.entities = EntityService(self.store, limits)
+        self.batch = BatchService(self.store, limits, settings.max_batch)
+
+    async def open(self) -> None:
+        await self.store.open()
+        await self.contexts.open()
+
+    async def close(self) -> None:
+        await self.contexts.close()
+        await self.store.close()

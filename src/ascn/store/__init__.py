@@ -1,0 +1,18 @@
+"""Persistence behind one Store protocol; `open_store` picks the backend from the store URL."""
+
+from __future__ import annotations
+
+from ascn.errors import InvalidSetting
+from ascn.store.base import Changes, ContextRecord, Store
+
+
+def open_store(url: str) -> Store:
+    """The store a URL names (not yet opened)."""
+    if url.startswith("sqlite://"):
+        from ascn.store.sqlite.store import SqliteStore
+
+        return SqliteStore.from_url(url)
+    raise InvalidSetting(f"unsupported store URL {url!r}: use sqlite:///path.db")
+
+
+__all__ = ["Changes", "ContextRecord", "Store", "open_store"]

@@ -1,0 +1,63 @@
+"""The Store protocol every backend implements, and the values that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from ascn.ngsild.query import EntityQuery
+
+Entity = dict[str, Any]
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one transaction writes: entities to put (insert or replace) and ids to delete."""
+
+    puts: list[Entity] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+
+Plan = Callable[[Mapping[str, Entity]], tuple[Changes, R]]
+"""Given the current state of the entities a transaction names, what to write and what to answer.
+It may raise an AscnError: the transaction then writes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRecord:
+    """A JSON-LD context the node hosts or caches (clause 5.13)."""
+
+    id: str
+    url: str
+    kind: str
+    body: bytes
+    created_at: str
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Create or migrate the schema and get ready to serve."""
+
+    async def close(self) -> None:
+        """Finish pending work and release every resource."""
+
+    async def tenant_exists(self, tenant: str) -> bool: ...
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
+        """The entities of these ids that exist, keyed by id."""
+
+    async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[R]) -> R:
+        """Read the entities named, apply the plan's changes atomically and durably."""
+
+    async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
+        """One page of the entities a query selects, and their total count if asked."""
+
+    async def put_context(self, record: ContextRecord) -> None: ...
+
+    async def get_context(self, context_id: str) -> ContextRecord | None: ...
+
+    async def list_contexts(self) -> list[ContextRecord]: ...
+
+    async def delete_context(self, context_id: str) -> bool: ...

@@ -1,0 +1,1 @@
+"""The embedded SQLite store: one writer thread, concurrent readers, WAL, durable commits."""

@@ -1,0 +1,261 @@
+"""SqliteStore: the embedded default store.
+
+Writes run on one writer thread, one transaction each, committed with synchronous=FULL in WAL
+mode so that an acknowledged write survives a crash or power loss. Reads run on a small pool of
+reader threads, each with its own connection (WAL lets them read while the writer writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from ascn.errors import InternalError, InvalidSetting, ServiceUnavailable
+from ascn.ngsild.query import EntityQuery
+from ascn.store.base import Changes, ContextRecord, Entity, Plan
+from ascn.store.sqlite.schema import migrate
+
+T = TypeVar("T")
+READERS = 4
+CHUNK = 500
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="ascn-sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(READERS, thread_name_prefix="ascn-sqlite-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """sqlite:///relative.db (to the working directory) or sqlite:////absolute.db."""
+        rest = url.removeprefix("sqlite://")
+        if not rest.startswith("/") or len(rest) < 2:
+            raise InvalidSetting(f"store URL {url!r}: expected sqlite:///path.db")
+        return cls(Path(rest[1:]))
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._write(migrate)
+
+    async def close(self) -> None:
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA busy_timeout=10000")
+            connection.execute("PRAGMA cache_size=-65536")
+            connection.create_function("regexp", 2, _regexp, deterministic=True)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    async def _run(self, pool: ThreadPoolExecutor, job: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return job(self._connection())
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    raise ServiceUnavailable("the store is busy, retry") from error
+                raise InternalError(f"store error: {error}") from error
+            except sqlite3.Error as error:
+                raise InternalError(f"store error: {error}") from error
+
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(self._writer_pool, job)
+
+    async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(self._reader_pool, job)
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if not tenant:
+            return True
+        return await self._read(
+            lambda c: (
+                c.execute("SELECT 1 FROM tenant WHERE name = ?", (tenant,)).fetchone() is not None
+            )
+        )
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
+        return await self._read(lambda c: _fetch(c, tenant, ids))
+
+    async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
+        def job(connection: sqlite3.Connection) -> T:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                existing = _fetch(connection, tenant, ids)
+                changes, answer = plan(existing)
+                _apply(connection, tenant, changes, existing)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return answer
+
+        return await self._write(job)
+
+    async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
+        sql, args = _where(tenant, query)
+
+        def job(connection: sqlite3.Connection) -> tuple[list[Entity], int | None]:
+            total = None
+            if query.count:
+                total = connection.execute(f"SELECT count(*) FROM entity e {sql}", args).fetchone()[
+                    0
+                ]
+            rows = []
+            if query.limit:
+                rows = connection.execute(
+                    f"SELECT e.doc FROM entity e {sql} ORDER BY e.id LIMIT ? OFFSET ?",
+                    [*args, query.limit, query.offset],
+                ).fetchall()
+            return [orjson.loads(row[0]) for row in rows], total
+
+        return await self._read(job)
+
+    async def put_context(self, record: ContextRecord) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO jsonld_context (id, url, kind, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.id, record.url, record.kind, record.body, record.created_at),
+            )
+        )
+
+    async def get_context(self, context_id: str) -> ContextRecord | None:
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT id, url, kind, body, created_at FROM jsonld_context WHERE id = ?",
+                (context_id,),
+            ).fetchall()
+        )
+        return ContextRecord(*rows[0]) if rows else None
+
+    async def list_contexts(self) -> list[ContextRecord]:
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT id, url, kind, body, created_at FROM jsonld_context ORDER BY created_at, id"
+            ).fetchall()
+        )
+        return [ContextRecord(*row) for row in rows]
+
+    async def delete_context(self, context_id: str) -> bool:
+        count = await self._write(
+            lambda c: c.execute("DELETE FROM jsonld_context WHERE id = ?", (context_id,)).rowcount
+        )
+        return bool(count)
+
+
+def _where(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of a query and its parameters (values are always bound, never pasted)."""
+    clauses = ["e.tenant = ?"]
+    args: list[Any] = [tenant]
+    if query.ids is not None:
+        clauses.append(f"e.id IN ({','.join('?' * len(query.ids))})")
+        args.extend(query.ids)
+    if query.types is not None:
+        clauses.append(
+            "e.id IN (SELECT t.id FROM entity_type t WHERE t.tenant = ?"
+            f" AND t.type IN ({','.join('?' * len(query.types))}))"
+        )
+        args.extend([tenant, *query.types])
+    if query.id_pattern is not None:
+        clauses.append("regexp(?, e.id)")
+        args.append(query.id_pattern)
+    if query.attrs is not None:
+        clauses.append(
+            "(" + " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in query.attrs) + ")"
+        )
+        args.extend(_attribute_path(iri) for iri in query.attrs)
+    return "WHERE " + " AND ".join(clauses), args
+
+
+def _attribute_path(iri: str) -> str:
+    return f'$.attrs."{iri}"'
+
+
+def _regexp(pattern: str, value: str) -> bool:
+    return _compiled(pattern).search(value) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _fetch(connection: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
+    found: dict[str, Entity] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        chunk = unique[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for entity_id, doc in connection.execute(
+            f"SELECT id, doc FROM entity WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk)
+        ):
+            found[entity_id] = orjson.loads(doc)
+    return found
+
+
+def _apply(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    if changes.puts and tenant:
+        connection.execute(
+            "INSERT OR IGNORE INTO tenant (name, created_at) VALUES (?, ?)",
+            (tenant, changes.puts[0]["modifiedAt"]),
+        )
+    retyped = [
+        e for e in changes.puts if e["id"] not in existing or existing[e["id"]]["type"] != e["type"]
+    ]
+    gone = [(tenant, entity_id) for entity_id in changes.deletes]
+    stale = gone + [(tenant, e["id"]) for e in retyped if e["id"] in existing]
+    if stale:
+        connection.executemany("DELETE FROM entity_type WHERE tenant = ? AND id = ?", stale)
+    if gone:
+        connection.executemany("DELETE FROM entity WHERE tenant = ? AND id = ?", gone)
+    if retyped:
+        connection.executemany(
+            "INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)",
+            [(tenant, t, e["id"]) for e in retyped for t in e["type"]],
+        )
+    if changes.puts:
+        connection.executemany(
+            "INSERT INTO entity (tenant, id, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc,"
+            " created_at = excluded.created_at, modified_at = excluded.modified_at",
+            [_row(tenant, entity) for entity in changes.puts],
+        )
+
+
+def _row(tenant: str, entity: Entity) -> tuple[Any, ...]:
+    return (
+        tenant,
+        entity["id"],
+        orjson.dumps(entity).decode(),
+        entity["createdAt"],
+        entity["modifiedAt"],
+    )
