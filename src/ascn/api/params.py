@@ -52,9 +52,9 @@ def representation(request: Request, chosen: set[str]) -> Format:
 
 def flag(request: Request, name: str) -> bool:
     raw = request.query_params.get(name)
-    if raw is None or raw == "false":
+    if raw is None or raw.lower() == "false":
         return False
-    if raw == "true":
+    if raw.lower() == "true":
         return True
     raise BadRequestData(f"{name} must be true or false, not {raw!r}")
 

@@ -30,14 +30,22 @@ Instance = dict[str, Any]
 
 
 def parse_attribute(
-    name: str, raw: Any, terms: TermMap, *, geo: bool = False, partial: bool = False
+    name: str,
+    raw: Any,
+    terms: TermMap,
+    *,
+    geo: bool = False,
+    partial: bool = False,
+    nulls: bool = False,
 ) -> list[Instance]:
     """All instances of one attribute as sent; `geo` marks names that must be GeoProperties."""
     if isinstance(raw, list) and raw and all(_is_instance_object(item) for item in raw):
-        instances = [parse_instance(name, item, terms, geo=geo, partial=partial) for item in raw]
+        instances = [
+            parse_instance(name, item, terms, geo=geo, partial=partial, nulls=nulls) for item in raw
+        ]
         check_datasets(name, instances)
         return sort_instances(instances)
-    return [parse_instance(name, raw, terms, geo=geo, partial=partial)]
+    return [parse_instance(name, raw, terms, geo=geo, partial=partial, nulls=nulls)]
 
 
 def _is_instance_object(item: Any) -> bool:
@@ -49,31 +57,38 @@ def _is_instance_object(item: Any) -> bool:
 
 
 def parse_instance(
-    name: str, raw: Any, terms: TermMap, *, geo: bool = False, partial: bool = False
+    name: str,
+    raw: Any,
+    terms: TermMap,
+    *,
+    geo: bool = False,
+    partial: bool = False,
+    nulls: bool = False,
 ) -> Instance:
-    """One attribute instance; `partial` allows the value member to be absent (partial update)."""
+    """One attribute instance. With `partial` (updates that merge into an existing instance) the
+    value member may be absent, and with it the type, which the existing instance then gives.
+    With `nulls` (or `partial`), a value may be NGSI-LD Null, which asks for deletion."""
     if raw is None:
         raise BadRequestData(f"attribute {name!r} has no value")
     if not isinstance(raw, dict) or _is_concise_value(raw):
         return _concise(name, raw, geo)
-    kind = raw.get("type")
-    if kind is None:
-        kind = next((names.TYPE_OF_VALUE_KEY[k] for k in names.TYPE_OF_VALUE_KEY if k in raw), None)
-        if kind is None:
-            if partial:
-                kind = PROPERTY
-            else:
-                return _concise(name, raw, geo)
-        if kind == PROPERTY and (geo or is_geometry(raw.get("value"))):
-            kind = GEOPROPERTY
-    if kind not in names.ATTRIBUTE_TYPES:
+    kind = raw.get("type") or next(
+        (kind for key, kind in names.TYPE_OF_VALUE_KEY.items() if key in raw), None
+    )
+    if kind is None and not partial:
+        return _concise(name, raw, geo)
+    if "type" not in raw and kind == PROPERTY and (geo or is_geometry(raw.get("value"))):
+        kind = GEOPROPERTY
+    if kind is not None and kind not in names.ATTRIBUTE_TYPES:
         raise BadRequestData(f"attribute {name!r} has an invalid type {kind!r}")
-    key = VALUE_KEY[kind]
-    instance: Instance = {"type": kind}
-    if key in raw:
-        instance[key] = _check_value(name, kind, raw[key], terms)
-    elif not partial:
-        raise BadRequestData(f"{kind} {name!r} needs a {key!r} member")
+    instance: Instance = {}
+    key = VALUE_KEY.get(kind or "", "")
+    if kind is not None:
+        instance["type"] = kind
+        if key in raw:
+            instance[key] = _check_value(name, kind, raw[key], terms, nulls or partial)
+        elif not partial:
+            raise BadRequestData(f"{kind} {name!r} needs a {key!r} member")
     for member, value in raw.items():
         if member in ("type", key) or member in names.SYSTEM_TIMES:
             continue
@@ -84,9 +99,9 @@ def parse_instance(
         if sub_name in names.RESERVED_ATTRIBUTE_NAMES:
             raise BadRequestData(f"{sub_name!r} cannot name a sub-attribute of {name!r}")
         instance[terms.expand(sub_name)] = parse_instance(
-            f"{name}.{sub_name}", value, terms, partial=partial
+            f"{name}.{sub_name}", value, terms, partial=partial, nulls=nulls
         )
-    if geo and kind != GEOPROPERTY:
+    if geo and kind not in (GEOPROPERTY, None):
         raise BadRequestData(f"attribute {name!r} must be a GeoProperty")
     return instance
 
@@ -103,10 +118,10 @@ def _concise(name: str, raw: Any, geo: bool) -> Instance:
     return {"type": PROPERTY, "value": raw}
 
 
-def _check_value(name: str, kind: str, value: Any, terms: TermMap) -> Any:
+def _check_value(name: str, kind: str, value: Any, terms: TermMap, nulls: bool) -> Any:
     if value is None:
         raise BadRequestData(f"{kind} {name!r} has a null value")
-    if kind == PROPERTY:
+    if kind == PROPERTY or (nulls and value == names.NULL):
         return value
     if kind == GEOPROPERTY:
         return check_geometry(value, name)
@@ -143,7 +158,7 @@ def _check_value(name: str, kind: str, value: Any, terms: TermMap) -> Any:
 
 
 def _metadata(
-    name: str, kind: str, member: str, value: Any, instance: Instance, terms: TermMap
+    name: str, kind: str | None, member: str, value: Any, instance: Instance, terms: TermMap
 ) -> None:
     if member == "observedAt":
         instance[member] = check_time(value, f"observedAt of {name!r}")

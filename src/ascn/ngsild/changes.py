@@ -21,6 +21,8 @@ class UpdateReport:
 
     updated: list[str] = field(default_factory=list)
     not_updated: list[tuple[str, str]] = field(default_factory=list)
+    changed: bool = False
+    """Whether the entity changed at all (attributes, types or scope)."""
 
     @property
     def complete(self) -> bool:
@@ -55,7 +57,7 @@ def append(
     if "scope" in fragment:
         kept = existing.get("scope", []) if not overwrite else []
         entity["scope"] = list(dict.fromkeys([*kept, *fragment["scope"]]))
-    report = UpdateReport()
+    report = UpdateReport(changed="scope" in fragment or "type" in fragment)
     for iri, instances in fragment["attrs"].items():
         current = _by_dataset(entity, iri)
         skipped = False
@@ -71,6 +73,7 @@ def append(
             report.not_updated.append((iri, "attribute exists and options=noOverwrite was given"))
         else:
             report.updated.append(iri)
+            report.changed = True
     return entity, report
 
 
@@ -78,11 +81,11 @@ def update(existing: Entity, fragment: Entity, moment: str) -> tuple[Entity, Upd
     """Replace instances that exist (same datasetId), delete those set to NGSI-LD Null; report
     attributes (and a scope) the entity does not have as not updated."""
     entity = _touched(existing, fragment, moment)
-    report = UpdateReport()
+    report = UpdateReport(changed="type" in fragment)
     if "scope" in fragment:
         if "scope" in existing:
             entity["scope"] = fragment["scope"]
-            report.updated.append("scope")
+            report.changed = True
         else:
             report.not_updated.append(("scope", "the entity has no scope"))
     for iri, instances in fragment["attrs"].items():
@@ -100,8 +103,7 @@ def update(existing: Entity, fragment: Entity, moment: str) -> tuple[Entity, Upd
                 current[dataset] = stamp(copy.deepcopy(instance), moment, created)
         _put(entity, iri, current)
         report.updated.append(iri)
-    if not report.updated and "type" not in fragment:
-        entity["modifiedAt"] = existing["modifiedAt"]
+        report.changed = True
     return entity, report
 
 
@@ -181,6 +183,8 @@ def merge(existing: Entity, fragment: Entity, moment: str) -> Entity:
                 current.pop(dataset, None)
             elif dataset in current:
                 current[dataset] = merge_instance(current[dataset], instance, moment)
+            elif "type" not in instance:
+                raise BadRequestData(f"the new attribute {iri} needs a type or a value")
             else:
                 current[dataset] = stamp(_without_nulls(instance), moment)
         _put(entity, iri, current)
@@ -210,6 +214,8 @@ def merge_instance(
                 merged.pop(member, None)
             elif member in merged:
                 merged[member] = merge_instance(merged[member], value, moment)
+            elif "type" not in value:
+                raise BadRequestData(f"the new sub-attribute {member} needs a type or a value")
             else:
                 merged[member] = stamp(_without_nulls(value), moment)
         elif value == NULL:

@@ -57,7 +57,9 @@ def parse_entity(raw: Any, terms: TermMap, limits: Limits) -> Entity:
     return entity
 
 
-def parse_fragment(raw: Any, terms: TermMap, limits: Limits, *, partial: bool = False) -> Entity:
+def parse_fragment(
+    raw: Any, terms: TermMap, limits: Limits, *, partial: bool = False, nulls: bool = False
+) -> Entity:
     """The attributes (and scope) of a payload; id and type are left to the caller."""
     if not isinstance(raw, dict):
         raise BadRequestData("the payload must be a JSON object")
@@ -75,7 +77,7 @@ def parse_fragment(raw: Any, terms: TermMap, limits: Limits, *, partial: bool = 
             raise BadRequestData(f"{name!r} is reserved and cannot name an attribute")
         iri = terms.expand(name)
         fragment["attrs"][iri] = parse_attribute(
-            name, raw[key], terms, geo=iri in GEO_ATTRIBUTES, partial=partial
+            name, raw[key], terms, geo=iri in GEO_ATTRIBUTES, partial=partial, nulls=nulls
         )
     return fragment
 
@@ -89,6 +91,8 @@ def parse_types(raw: Any, terms: TermMap) -> list[str]:
     types: list[str] = []
     for item in items:
         iri = terms.expand(names.check_name(item, "entity type"))
+        if ":" not in iri or iri.startswith("@"):
+            raise BadRequestData(f"entity type {item!r} does not expand to an IRI")
         if iri not in types:
             types.append(iri)
     return types

@@ -100,7 +100,13 @@ def check_uri(value: object, what: str) -> str:
 
 def check_name(value: object, what: str) -> str:
     """An attribute name or type as written by a client (a term or an IRI)."""
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME or _FORBIDDEN.search(value):
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_NAME
+        or value.startswith("@")
+        or _FORBIDDEN.search(value)
+    ):
         raise BadRequestData(f"{what} {_show(value)} is not a valid name")
     return value
 

@@ -98,7 +98,7 @@ class EntityService:
         )
 
     async def update_attributes(self, scope: Scope, entity_id: str, raw: Any) -> UpdateReport:
-        fragment = self._fragment(scope, entity_id, raw)
+        fragment = self._fragment(scope, entity_id, raw, nulls=True)
         moment = now()
         return await self._report(
             scope.tenant, entity_id, lambda e: changes.update(e, fragment, moment)
@@ -134,11 +134,13 @@ class EntityService:
             lambda e: changes.delete_attribute(e, iri, moment, dataset, every),
         )
 
-    def _fragment(self, scope: Scope, entity_id: str, raw: Any, partial: bool = False) -> Entity:
+    def _fragment(
+        self, scope: Scope, entity_id: str, raw: Any, partial: bool = False, nulls: bool = False
+    ) -> Entity:
         names.check_uri(entity_id, "entity id")
         if isinstance(raw, dict) and raw.get("id", entity_id) != entity_id:
             raise BadRequestData("the payload's id does not match the entity's")
-        fragment = parse_fragment(raw, scope.terms, self.limits, partial=partial)
+        fragment = parse_fragment(raw, scope.terms, self.limits, partial=partial, nulls=nulls)
         if isinstance(raw, dict) and "type" in raw:
             fragment["type"] = parse_types(raw["type"], scope.terms)
         changes.check_fragment(fragment)
@@ -188,7 +190,7 @@ class EntityService:
     ) -> UpdateReport:
         def plan(existing: Mapping[str, Entity]) -> tuple[Changes, UpdateReport]:
             entity, report = change(existing[entity_id])
-            return Changes(puts=[entity] if report.updated else []), report
+            return Changes(puts=[entity] if report.changed else []), report
 
         report: UpdateReport = await self._modify(tenant, entity_id, plan)
         return report
