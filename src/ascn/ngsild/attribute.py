@@ -193,12 +193,21 @@ def sort_instances(instances: list[Instance]) -> list[Instance]:
     return sorted(instances, key=lambda instance: "datasetId" in instance)
 
 
+def copy_instance(instance: Instance) -> Instance:
+    """A copy of an instance's structure (itself and its sub-attributes). Values are shared:
+    no operation ever changes a value in place, it replaces it."""
+    return {
+        key: copy_instance(value) if ":" in key and isinstance(value, dict) else value
+        for key, value in instance.items()
+    }
+
+
 def stamp(instance: Instance, moment: str, created: str | None = None) -> Instance:
     """Set createdAt and modifiedAt on an instance and its sub-attributes."""
     instance["createdAt"] = created or moment
     instance["modifiedAt"] = moment
     for key, value in instance.items():
-        if ":" in key and isinstance(value, dict):
+        if ":" in key:
             stamp(value, moment, value.get("createdAt"))
     return instance
 

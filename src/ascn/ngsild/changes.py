@@ -6,12 +6,11 @@ new entity; those that may leave some attributes untouched also return an Update
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from ascn.errors import BadRequestData, ResourceNotFound
-from ascn.ngsild.attribute import Instance, check_datasets, sort_instances, stamp
-from ascn.ngsild.entity import Entity
+from ascn.ngsild.attribute import Instance, check_datasets, copy_instance, sort_instances, stamp
+from ascn.ngsild.entity import Entity, copy_entity
 from ascn.ngsild.names import LANGUAGEPROPERTY, NULL, PROPERTY, VALUE_KEY
 
 
@@ -30,13 +29,13 @@ class UpdateReport:
 
 
 def create(entity: Entity, moment: str) -> Entity:
-    """A new entity with its system times set."""
-    created = copy.deepcopy(entity)
-    created["createdAt"] = created["modifiedAt"] = moment
-    for instances in created["attrs"].values():
+    """A new entity with its system times set. It takes over the parsed entity it is given
+    (the one function here that does): parsing made it for this use alone."""
+    entity["createdAt"] = entity["modifiedAt"] = moment
+    for instances in entity["attrs"].values():
         for instance in instances:
             stamp(instance, moment)
-    return created
+    return entity
 
 
 def replace(existing: Entity, new: Entity, moment: str) -> Entity:
@@ -67,7 +66,7 @@ def append(
                 skipped = True
                 continue
             created = current[dataset]["createdAt"] if dataset in current else None
-            current[dataset] = stamp(copy.deepcopy(instance), moment, created)
+            current[dataset] = stamp(copy_instance(instance), moment, created)
         _put(entity, iri, current)
         if skipped:
             report.not_updated.append((iri, "attribute exists and options=noOverwrite was given"))
@@ -100,7 +99,7 @@ def update(existing: Entity, fragment: Entity, moment: str) -> tuple[Entity, Upd
                 del current[dataset]
             else:
                 created = current[dataset]["createdAt"]
-                current[dataset] = stamp(copy.deepcopy(instance), moment, created)
+                current[dataset] = stamp(copy_instance(instance), moment, created)
         _put(entity, iri, current)
         report.updated.append(iri)
         report.changed = True
@@ -110,7 +109,7 @@ def update(existing: Entity, fragment: Entity, moment: str) -> tuple[Entity, Upd
 def partial_update(existing: Entity, iri: str, fragment: list[Instance], moment: str) -> Entity:
     """Update the members given of existing attribute instances (PATCH .../attrs/{attrId});
     an instance set to NGSI-LD Null is deleted."""
-    entity = copy.deepcopy(existing)
+    entity = copy_entity(existing)
     current = _by_dataset(entity, iri)
     for instance in fragment:
         dataset = instance.get("datasetId")
@@ -127,13 +126,13 @@ def partial_update(existing: Entity, iri: str, fragment: list[Instance], moment:
 
 def replace_attribute(existing: Entity, iri: str, fragment: list[Instance], moment: str) -> Entity:
     """Replace an existing attribute's instances (PUT .../attrs/{attrId})."""
-    entity = copy.deepcopy(existing)
+    entity = copy_entity(existing)
     current = _by_dataset(entity, iri)
     for instance in fragment:
         dataset = instance.get("datasetId")
         if dataset not in current:
             raise ResourceNotFound(f"the attribute has no {_instance_name(instance)}")
-        current[dataset] = stamp(copy.deepcopy(instance), moment, current[dataset]["createdAt"])
+        current[dataset] = stamp(copy_instance(instance), moment, current[dataset]["createdAt"])
     _put(entity, iri, current)
     entity["modifiedAt"] = moment
     return entity
@@ -143,7 +142,7 @@ def delete_attribute(
     existing: Entity, iri: str, moment: str, dataset: str | None = None, every: bool = False
 ) -> Entity:
     """Remove one instance (the default, or the datasetId given) or all of them."""
-    entity = copy.deepcopy(existing)
+    entity = copy_entity(existing)
     instances = entity["attrs"].get(iri)
     if not instances:
         raise ResourceNotFound("the entity has no such attribute")
@@ -164,7 +163,7 @@ def delete_attribute(
 def delete_scope(existing: Entity, moment: str) -> Entity:
     if "scope" not in existing:
         raise ResourceNotFound("the entity has no scope")
-    entity = copy.deepcopy(existing)
+    entity = copy_entity(existing)
     del entity["scope"]
     entity["modifiedAt"] = moment
     return entity
@@ -196,7 +195,7 @@ def merge_instance(
 ) -> Instance:
     """An instance with the members of a fragment merged in; sub-attributes merged recursively.
     Without `retype`, a fragment of another attribute type is refused."""
-    merged = copy.deepcopy(current)
+    merged = copy_instance(current)
     kind = str(fragment.get("type", merged["type"]))
     key = VALUE_KEY[kind]
     if kind != merged["type"]:
@@ -241,7 +240,7 @@ def _without_nulls(instance: Instance) -> Instance:
 
 def _touched(existing: Entity, fragment: Entity, moment: str) -> Entity:
     """A copy of an entity, modified now, with the fragment's types added."""
-    entity = copy.deepcopy(existing)
+    entity = copy_entity(existing)
     entity["modifiedAt"] = moment
     if "type" in fragment:
         entity["type"] = list(dict.fromkeys([*entity["type"], *fragment["type"]]))

@@ -12,7 +12,7 @@ from typing import Any
 
 from ascn.errors import BadRequestData, PayloadTooLarge
 from ascn.ngsild import names
-from ascn.ngsild.attribute import Instance, parse_attribute
+from ascn.ngsild.attribute import Instance, copy_instance, parse_attribute
 from ascn.ngsild.context import NGSI_LD, TermMap
 
 Entity = dict[str, Any]
@@ -33,18 +33,27 @@ class Limits:
 
 def check_nesting(document: Any, limit: int) -> None:
     """Refuse documents nested deeper than `limit` objects and arrays."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node  # type: ignore[assignment]
-        else:
-            continue
-        if depth > limit:
-            raise BadRequestData(f"the payload nests deeper than {limit} levels")
-        stack.extend((child, depth + 1) for child in children)
+    if isinstance(document, dict | list) and _too_deep(document, limit - 1):
+        raise BadRequestData(f"the payload nests deeper than {limit} levels")
+
+
+def _too_deep(node: dict[str, Any] | list[Any], allowed: int) -> bool:
+    for child in node.values() if isinstance(node, dict) else node:
+        if isinstance(child, dict | list) and (allowed == 0 or _too_deep(child, allowed - 1)):
+            return True
+    return False
+
+
+def copy_entity(entity: Entity) -> Entity:
+    """A copy of an entity's structure; values are shared (see copy_instance)."""
+    copied = dict(entity)
+    copied["type"] = list(entity["type"])
+    if "scope" in entity:
+        copied["scope"] = list(entity["scope"])
+    copied["attrs"] = {
+        iri: [copy_instance(i) for i in instances] for iri, instances in entity["attrs"].items()
+    }
+    return copied
 
 
 def parse_entity(raw: Any, terms: TermMap, limits: Limits) -> Entity:

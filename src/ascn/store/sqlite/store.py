@@ -1,8 +1,8 @@
 """SqliteStore: the embedded default store.
 
-Writes run on one writer thread, one transaction each, committed with synchronous=FULL in WAL
-mode so that an acknowledged write survives a crash or power loss. Reads run on a small pool of
-reader threads, each with its own connection (WAL lets them read while the writer writes).
+Writes go to one writer thread (writer.py), committed with synchronous=FULL in WAL mode so that
+an acknowledged write survives a crash or power loss. Reads run on a small pool of reader
+threads, each with its own connection (WAL lets them read while the writer writes).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 
 import orjson
 
-from ascn.errors import InternalError, InvalidSetting, ServiceUnavailable
+from ascn.errors import InternalError, InvalidSetting
 from ascn.ngsild.query import EntityQuery
 from ascn.store.base import Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite.schema import migrate
+from ascn.store.sqlite.writer import Writer, translate
 
 T = TypeVar("T")
 READERS = 4
@@ -32,7 +33,7 @@ CHUNK = 500
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="ascn-sqlite-writer")
+        self._writer: Writer | None = None
         self._reader_pool = ThreadPoolExecutor(READERS, thread_name_prefix="ascn-sqlite-reader")
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -48,48 +49,40 @@ class SqliteStore:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self._write(migrate)
+        self._writer = Writer(lambda: _connect(self.path))
+        await self._writer.alone(migrate)
 
     async def close(self) -> None:
-        self._writer_pool.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.stop()
         self._reader_pool.shutdown(wait=True)
         with self._lock:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
 
-    def _connection(self) -> sqlite3.Connection:
+    def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.execute("PRAGMA busy_timeout=10000")
-            connection.execute("PRAGMA cache_size=-65536")
-            connection.create_function("regexp", 2, _regexp, deterministic=True)
+            connection = _connect(self.path)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
         return connection
 
-    async def _run(self, pool: ThreadPoolExecutor, job: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            try:
-                return job(self._connection())
-            except sqlite3.OperationalError as error:
-                if "locked" in str(error) or "busy" in str(error):
-                    raise ServiceUnavailable("the store is busy, retry") from error
-                raise InternalError(f"store error: {error}") from error
-            except sqlite3.Error as error:
-                raise InternalError(f"store error: {error}") from error
-
-        return await asyncio.get_running_loop().run_in_executor(pool, call)
-
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(self._writer_pool, job)
+        if self._writer is None:
+            raise InternalError("the store is not open")
+        return await self._writer.transaction(job)
 
     async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(self._reader_pool, job)
+        def call() -> T:
+            try:
+                return job(self._reader())
+            except sqlite3.Error as error:
+                raise translate(error) from error
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, call)
 
     async def tenant_exists(self, tenant: str) -> bool:
         if not tenant:
@@ -105,15 +98,9 @@ class SqliteStore:
 
     async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
         def job(connection: sqlite3.Connection) -> T:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                existing = _fetch(connection, tenant, ids)
-                changes, answer = plan(existing)
-                _apply(connection, tenant, changes, existing)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+            existing = _fetch(connection, tenant, ids)
+            changes, answer = plan(existing)
+            _apply(connection, tenant, changes, existing)
             return answer
 
         return await self._write(job)
@@ -168,6 +155,16 @@ class SqliteStore:
             lambda c: c.execute("DELETE FROM jsonld_context WHERE id = ?", (context_id,)).rowcount
         )
         return bool(count)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=10000")
+    connection.execute("PRAGMA cache_size=-65536")
+    connection.create_function("regexp", 2, _regexp, deterministic=True)
+    return connection
 
 
 def _where(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
