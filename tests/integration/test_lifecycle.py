@@ -61,7 +61,9 @@ def stored_ids(url: str, count: int) -> set[str]:
     found: set[str] = set()
     with httpx.Client(base_url=url + API) as client:
         for offset in range(0, count + 1000, 1000):
-            page = client.get("/entities", params={"type": "Sensor", "limit": 1000, "offset": offset})
+            page = client.get(
+                "/entities", params={"type": "Sensor", "limit": 1000, "offset": offset}
+            )
             found.update(e["id"] for e in page.json())
     return found
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import uvicorn
 
@@ -50,7 +51,10 @@ def running_node(settings: Settings) -> Iterator[str]:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".jsonld": "application/ld+json", ".json": "application/json"}
+    extensions_map: ClassVar[dict[str, str]] = {
+        ".jsonld": "application/ld+json",
+        ".json": "application/json",
+    }
 
     def log_message(self, format: str, *args: object) -> None:
         pass

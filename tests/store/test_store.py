@@ -1,0 +1,222 @@
+"""The Store protocol, run against every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ascn.errors import AlreadyExists, AscnError
+from ascn.ngsild.query import EntityQuery
+from ascn.store import Changes, ContextRecord, Store, open_store
+
+Backend = Callable[[Path], str]
+BACKENDS: dict[str, Backend] = {"sqlite": lambda folder: f"sqlite:///{folder}/store.db"}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return BACKENDS[request.param](tmp_path)
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def sensor(number: int, kind: str = "https://example.org/Sensor") -> dict[str, Any]:
+    return {
+        "id": f"urn:ngsi-ld:Sensor:{number:03d}",
+        "type": [kind],
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "modifiedAt": "2026-01-01T00:00:00.000Z",
+        "attrs": {"https://example.org/n": [{"type": "Property", "value": number}]},
+    }
+
+
+def put_all(*entities: dict[str, Any]) -> Callable[[Mapping[str, Any]], tuple[Changes, None]]:
+    def plan(existing: Mapping[str, Any]) -> tuple[Changes, None]:
+        return Changes(puts=list(entities)), None
+
+    return plan
+
+
+async def scenario(url: str, body: Callable[[Store], Any]) -> Any:
+    """Open a store, run `body` on it, close it."""
+    store = open_store(url)
+    await store.open()
+    try:
+        return await body(store)
+    finally:
+        await store.close()
+
+
+def test_written_entities_read_back_after_reopening(store_url: str) -> None:
+    async def write(store: Store) -> None:
+        await store.transact("", [sensor(1)["id"]], put_all(sensor(1)))
+
+    async def read(store: Store) -> dict[str, Any]:
+        return await store.get_entities("", [sensor(1)["id"], "urn:ngsi-ld:Sensor:none"])
+
+    run(scenario(store_url, write))
+    assert run(scenario(store_url, read)) == {sensor(1)["id"]: sensor(1)}
+
+
+def test_a_plan_that_fails_writes_nothing(store_url: str) -> None:
+    def failing(existing: Mapping[str, Any]) -> tuple[Changes, None]:
+        raise AlreadyExists("refused")
+
+    async def body(store: Store) -> dict[str, Any]:
+        with pytest.raises(AlreadyExists):
+            await store.transact("city", [sensor(1)["id"]], failing)
+        return await store.get_entities("city", [sensor(1)["id"]])
+
+    assert run(scenario(store_url, body)) == {}
+
+
+def test_concurrent_transactions_each_succeed_or_fail_alone(store_url: str) -> None:
+    async def body(store: Store) -> list[Any]:
+        def plan_for(number: int) -> Callable[[Mapping[str, Any]], tuple[Changes, int]]:
+            def plan(existing: Mapping[str, Any]) -> tuple[Changes, int]:
+                if number % 3 == 0:
+                    raise AscnError(f"number {number} refused")
+                return Changes(puts=[sensor(number)]), number
+
+            return plan
+
+        outcomes = await asyncio.gather(
+            *(store.transact("", [sensor(n)["id"]], plan_for(n)) for n in range(30)),
+            return_exceptions=True,
+        )
+        found, total = await store.query(
+            "", EntityQuery(types=("https://example.org/Sensor",), limit=100, count=True)
+        )
+        return [outcomes, [e["id"] for e in found], total]
+
+    outcomes, ids, total = run(scenario(store_url, body))
+    assert [n for n in outcomes if isinstance(n, int)] == [n for n in range(30) if n % 3]
+    assert ids == [sensor(n)["id"] for n in range(30) if n % 3]
+    assert total == 20
+
+
+def test_plans_see_the_current_state_and_deletes_remove(store_url: str) -> None:
+    seen: list[set[str]] = []
+
+    def record_then_delete(existing: Mapping[str, Any]) -> tuple[Changes, None]:
+        seen.append(set(existing))
+        return Changes(deletes=list(existing)), None
+
+    async def body(store: Store) -> dict[str, Any]:
+        await store.transact("", ["x"], put_all(sensor(1), sensor(2)))
+        await store.transact("", [sensor(1)["id"], sensor(9)["id"]], record_then_delete)
+        return await store.get_entities("", [sensor(1)["id"], sensor(2)["id"]])
+
+    remaining = run(scenario(store_url, body))
+    assert seen == [{sensor(1)["id"]}]
+    assert set(remaining) == {sensor(2)["id"]}
+
+
+def test_tenants_are_isolated_and_created_by_their_first_write(store_url: str) -> None:
+    async def body(store: Store) -> list[Any]:
+        before = await store.tenant_exists("bangkok")
+        await store.transact("bangkok", [sensor(1)["id"]], put_all(sensor(1)))
+        return [
+            before,
+            await store.tenant_exists("bangkok"),
+            await store.tenant_exists("hanoi"),
+            await store.tenant_exists(""),
+            await store.get_entities("", [sensor(1)["id"]]),
+            await store.get_entities("bangkok", [sensor(1)["id"]]),
+        ]
+
+    before, after, other, default, in_default, in_bangkok = run(scenario(store_url, body))
+    assert (before, after, other, default) == (False, True, False, True)
+    assert in_default == {}
+    assert set(in_bangkok) == {sensor(1)["id"]}
+
+
+def test_query_by_type_id_pattern_and_attribute_with_pages(store_url: str) -> None:
+    other = "https://example.org/Meter"
+
+    async def body(store: Store) -> list[Any]:
+        entities = [sensor(n) for n in range(10)] + [sensor(n, other) for n in range(10, 15)]
+        await store.transact("", ["x"], put_all(*entities))
+        retyped = sensor(3)
+        retyped["type"] = [other]
+        await store.transact("", [retyped["id"]], put_all(retyped))
+        queries = [
+            EntityQuery(types=("https://example.org/Sensor",), limit=3, offset=2, count=True),
+            EntityQuery(types=(other,), limit=20),
+            EntityQuery(types=(other,), id_pattern=r"Sensor:01[12]$", limit=20),
+            EntityQuery(attrs=("https://example.org/none",), limit=20, count=True),
+            EntityQuery(ids=(sensor(1)["id"], sensor(12)["id"]), types=(other,), limit=20),
+            EntityQuery(types=("https://example.org/Sensor",), limit=0, count=True),
+        ]
+        answers = []
+        for query in queries:
+            found, total = await store.query("", query)
+            answers.append(([e["id"] for e in found], total))
+        return answers
+
+    page, meters, pattern, none, by_id, count_only = run(scenario(store_url, body))
+    ids = [f"urn:ngsi-ld:Sensor:{n:03d}" for n in range(15)]
+    assert page == ([ids[2], ids[4], ids[5]], 9)
+    assert meters == ([ids[3], *ids[10:15]], None)
+    assert pattern == ([ids[11], ids[12]], None)
+    assert none == ([], 0)
+    assert by_id == ([ids[12]], None)
+    assert count_only == ([], 9)
+
+
+def test_query_values_are_bound_never_pasted(store_url: str) -> None:
+    async def body(store: Store) -> list[Any]:
+        await store.transact("", ["x"], put_all(sensor(1)))
+        hostile = "x') OR 1=1 --"
+        answers: list[Any] = []
+        for query in (
+            EntityQuery(types=(hostile,), limit=10),
+            EntityQuery(ids=(hostile,), limit=10),
+            EntityQuery(attrs=('n"] OR 1=1 --',), limit=10),
+            EntityQuery(id_pattern="'; DROP TABLE entity; --", limit=10),
+        ):
+            answers.append((await store.query("", query))[0])
+        answers.append(await store.get_entities("", [sensor(1)["id"]]))
+        return answers
+
+    *empty, still_there = run(scenario(store_url, body))
+    assert empty == [[], [], [], []]
+    assert set(still_there) == {sensor(1)["id"]}
+
+
+def test_hosted_contexts_persist(store_url: str) -> None:
+    record = ContextRecord("abc", "", "Hosted", b'{"@context": {}}', "2026-01-01T00:00:00.000Z")
+
+    async def write(store: Store) -> None:
+        await store.put_context(record)
+
+    async def read(store: Store) -> list[Any]:
+        return [
+            await store.get_context("abc"),
+            await store.list_contexts(),
+            await store.delete_context("abc"),
+            await store.delete_context("abc"),
+            await store.get_context("abc"),
+        ]
+
+    run(scenario(store_url, write))
+    got, listed, deleted, again, gone = run(scenario(store_url, read))
+    assert got == record
+    assert listed == [record]
+    assert (deleted, again, gone) == (True, False, None)
+
+
+def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    run(scenario(url, lambda store: asyncio.sleep(0)))
+    run(scenario(url, lambda store: asyncio.sleep(0)))
+    with sqlite3.connect(tmp_path / "m.db") as connection:
+        rows = connection.execute("SELECT version, name FROM schema_migration").fetchall()
+    assert rows == [(1, "entities and tenants")]
