@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
 
 import uvicorn
 
@@ -51,10 +51,10 @@ def running_node(settings: Settings) -> Iterator[str]:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        ".jsonld": "application/ld+json",
-        ".json": "application/json",
-    }
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        if str(path).endswith(".jsonld"):
+            return "application/ld+json"
+        return super().guess_type(path)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
