@@ -7,14 +7,16 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ascn import __version__
-from ascn.api import batch, contexts, entities, query
+from ascn.api import batch, contexts, entities
 from ascn.api.problems import on_ascn_error, on_http_error, on_unexpected
 from ascn.api.responses import json_response
+from ascn.api.tenancy import TenantEcho
 from ascn.errors import AscnError
 from ascn.service.node import Node
 from ascn.settings import Settings
@@ -39,7 +41,6 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         routes=[
             Route("/ngsi-ld/v1", root, methods=["GET"]),
             *entities.routes(),
-            *query.routes(),
             *batch.routes(),
             *contexts.routes(),
         ],
@@ -48,6 +49,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
+        middleware=[Middleware(TenantEcho)],
         lifespan=lifespan,
     )
     app.state.node = node

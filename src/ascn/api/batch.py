@@ -6,12 +6,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ascn.api import params
-from ascn.api.entities import BASE, node_of
 from ascn.api.negotiation import JSON, JSON_LD, check_content_type, read_payload
+from ascn.api.requests import BASE, node_of
 from ascn.api.responses import json_response, no_content
+from ascn.api.routing import resource
 from ascn.errors import AscnError, BadRequestData
 from ascn.ngsild.context import TermMap
 from ascn.service.batch import BatchResult, Item
@@ -48,7 +49,7 @@ def _result(request: Request, result: BatchResult, created_status: bool) -> Resp
         return json_response(body, 207)
     if created_status and result.created:
         return json_response(result.created, 201)
-    return no_content(request)
+    return no_content()
 
 
 async def create(request: Request) -> Response:
@@ -101,15 +102,9 @@ async def delete(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    handlers = {
-        "create": create,
-        "upsert": upsert,
-        "update": update,
-        "merge": merge,
-        "delete": delete,
-    }
+    operations = {"create": create, "upsert": upsert, "update": update, "merge": merge}
     return [
-        Route(f"{BASE}/entityOperations/{name}{slash}", handler, methods=["POST"])
-        for name, handler in handlers.items()
-        for slash in ("", "/")
+        route
+        for name, handler in {**operations, "delete": delete}.items()
+        for route in resource(f"{BASE}/entityOperations/{name}", {"POST": handler}, slash=True)
     ]

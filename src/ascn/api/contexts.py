@@ -7,12 +7,13 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ascn.api import params
-from ascn.api.entities import BASE, node_of
 from ascn.api.negotiation import JSON, JSON_LD, accepted, check_content_type, read_payload
+from ascn.api.requests import BASE, node_of
 from ascn.api.responses import json_response, no_content
+from ascn.api.routing import resource
 from ascn.errors import BadRequestData
 from ascn.service.contexts import KINDS, ContextDocument
 
@@ -44,7 +45,7 @@ async def add(request: Request) -> Response:
         request, node.settings.context_max_bytes, node.settings.max_nesting
     )
     entry = await node.contexts.add(payload.body)
-    return no_content(request, 201, {"Location": f"{BASE}/jsonldContexts/{entry.local_id}"})
+    return no_content(201, {"Location": f"{BASE}/jsonldContexts/{entry.local_id}"})
 
 
 async def listing(request: Request) -> Response:
@@ -74,14 +75,11 @@ async def delete(request: Request) -> Response:
     params.check_params(request, ("reload",))
     reload = params.flag(request, "reload")
     await node_of(request).contexts.delete(request.path_params["context_id"], reload)
-    return no_content(request)
+    return no_content()
 
 
 def routes() -> list[BaseRoute]:
-    one = f"{BASE}/jsonldContexts/{{context_id:path}}"
     return [
-        *(Route(f"{BASE}/jsonldContexts{s}", add, methods=["POST"]) for s in ("", "/")),
-        *(Route(f"{BASE}/jsonldContexts{s}", listing, methods=["GET"]) for s in ("", "/")),
-        Route(one, serve, methods=["GET"]),
-        Route(one, delete, methods=["DELETE"]),
+        *resource(f"{BASE}/jsonldContexts", {"POST": add, "GET": listing}, slash=True),
+        *resource(f"{BASE}/jsonldContexts/{{context_id:path}}", {"GET": serve, "DELETE": delete}),
     ]

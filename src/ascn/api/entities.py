@@ -6,29 +6,19 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from ascn.api import params
-from ascn.api.negotiation import (
-    GEO_JSON,
-    JSON,
-    JSON_LD,
-    MERGE_PATCH,
-    Payload,
-    accepted,
-    check_content_type,
-    link_context,
-    read_payload,
-)
+from ascn.api.negotiation import GEO_JSON, JSON, JSON_LD, MERGE_PATCH, accepted, check_content_type
+from ascn.api.query import query
+from ascn.api.requests import BASE, READ_OPTIONS, node_of, payload_scope, read_terms, view_of
 from ascn.api.responses import json_response, linked_data, no_content
+from ascn.api.routing import Handler, resource
 from ascn.errors import BadRequestData
 from ascn.ngsild.changes import UpdateReport
-from ascn.ngsild.context import TermMap
-from ascn.ngsild.representation import View, parse_lang, render, render_feature
+from ascn.ngsild.representation import render, render_feature
 from ascn.service.entities import Scope
-from ascn.service.node import Node
 
-BASE = "/ngsi-ld/v1"
 DISTRIBUTION = ("local", "via", "type")
 RETRIEVE_PARAMS = (
     "attrs",
@@ -46,54 +36,6 @@ RETRIEVE_PARAMS = (
     "csf",
     *DISTRIBUTION,
 )
-READ_OPTIONS = ("sysAttrs", "keyValues", "concise", "normalized", "simplified")
-
-
-def node_of(request: Request) -> Node:
-    node: Node = request.app.state.node
-    return node
-
-
-async def payload_scope(
-    request: Request,
-    allowed: tuple[str, ...] = (JSON, JSON_LD),
-) -> tuple[Payload, Scope]:
-    """The body of a write and the scope (tenant, terms) it is read in."""
-    node = node_of(request)
-    payload = await read_payload(
-        request, node.settings.max_body_bytes, node.settings.max_nesting, allowed
-    )
-    terms = await node.contexts.terms(payload.context())
-    return payload, Scope(params.tenant(request), terms)
-
-
-async def read_terms(request: Request) -> TermMap:
-    """The terms a read is compacted with: its Link header's @context, or the core one."""
-    return await node_of(request).contexts.terms(link_context(request))
-
-
-def view_of(request: Request, terms: TermMap, known_options: tuple[str, ...]) -> View:
-    chosen = params.options(request, known_options)
-    attrs = params.names(request, "attrs")
-    pick = params.names(request, "pick")
-    omit = params.names(request, "omit")
-    if pick is not None and omit is not None:
-        raise BadRequestData("pick and omit cannot be used together")
-    lang = request.query_params.get("lang")
-    return View(
-        format=params.representation(request, chosen),
-        sys_attrs="sysAttrs" in chosen,
-        attrs=frozenset(terms.expand(a) for a in attrs) if attrs is not None else None,
-        pick=_members(pick, terms),
-        omit=_members(omit, terms) or frozenset(),
-        lang=parse_lang(lang) if lang is not None else None,
-    )
-
-
-def _members(names: list[str] | None, terms: TermMap) -> frozenset[str] | None:
-    if names is None:
-        return None
-    return frozenset(n if n in ("id", "type", "scope") else terms.expand(n) for n in names)
 
 
 async def create(request: Request) -> Response:
@@ -101,7 +43,7 @@ async def create(request: Request) -> Response:
     params.check_params(request, ("local",))
     payload, scope = await payload_scope(request)
     entity_id = await node_of(request).entities.create(scope, payload.body)
-    return no_content(request, 201, {"Location": f"{BASE}/entities/{entity_id}"})
+    return no_content(201, {"Location": f"{BASE}/entities/{entity_id}"})
 
 
 async def retrieve(request: Request) -> Response:
@@ -110,19 +52,19 @@ async def retrieve(request: Request) -> Response:
     terms = await read_terms(request)
     view = view_of(request, terms, READ_OPTIONS)
     entity = await node_of(request).entities.retrieve(
-        params.tenant(request), request.path_params["entity_id"]
+        params.tenant(request), request.path_params["entity_id"], view.attrs
     )
     if media == GEO_JSON:
         geometry = request.query_params.get("geometryProperty", "location")
         feature = render_feature(entity, terms, view, terms.expand(geometry))
-        return linked_data(request, feature, GEO_JSON, terms.source_url)
-    return linked_data(request, render(entity, terms, view), media, terms.source_url)
+        return linked_data(feature, GEO_JSON, terms.source_url)
+    return linked_data(render(entity, terms, view), media, terms.source_url)
 
 
 async def delete(request: Request) -> Response:
     params.check_params(request, DISTRIBUTION)
     await node_of(request).entities.delete(params.tenant(request), request.path_params["entity_id"])
-    return no_content(request)
+    return no_content()
 
 
 async def replace(request: Request) -> Response:
@@ -130,7 +72,7 @@ async def replace(request: Request) -> Response:
     params.check_params(request, ("options", *DISTRIBUTION))
     payload, scope = await payload_scope(request)
     await node_of(request).entities.replace(scope, request.path_params["entity_id"], payload.body)
-    return no_content(request)
+    return no_content()
 
 
 async def merge(request: Request) -> Response:
@@ -139,7 +81,7 @@ async def merge(request: Request) -> Response:
     params.check_params(request, ("options", "format", "observedAt", "lang", *DISTRIBUTION))
     payload, scope = await payload_scope(request, allowed)
     await node_of(request).entities.merge(scope, request.path_params["entity_id"], payload.body)
-    return no_content(request)
+    return no_content()
 
 
 async def append(request: Request) -> Response:
@@ -172,7 +114,7 @@ async def partial_update(request: Request) -> Response:
     await node_of(request).entities.partial_update(
         scope, request.path_params["entity_id"], request.path_params["attr"], payload.body
     )
-    return no_content(request)
+    return no_content()
 
 
 async def replace_attribute(request: Request) -> Response:
@@ -182,7 +124,7 @@ async def replace_attribute(request: Request) -> Response:
     await node_of(request).entities.replace_attribute(
         scope, request.path_params["entity_id"], request.path_params["attr"], payload.body
     )
-    return no_content(request)
+    return no_content()
 
 
 async def delete_attribute(request: Request) -> Response:
@@ -195,7 +137,7 @@ async def delete_attribute(request: Request) -> Response:
         request.query_params.get("datasetId"),
         params.flag(request, "deleteAll"),
     )
-    return no_content(request)
+    return no_content()
 
 
 async def missing_id(request: Request) -> Response:
@@ -204,7 +146,7 @@ async def missing_id(request: Request) -> Response:
 
 def _report(request: Request, report: UpdateReport) -> Response:
     if report.complete:
-        return no_content(request)
+        return no_content()
     body: dict[str, Any] = {
         "updated": report.updated,
         "notUpdated": [{"attributeName": n, "reason": r} for n, r in report.not_updated],
@@ -214,20 +156,24 @@ def _report(request: Request, report: UpdateReport) -> Response:
 
 def routes() -> list[BaseRoute]:
     one = f"{BASE}/entities/{{entity_id}}"
-    collection = [f"{BASE}/entities", f"{BASE}/entities/"]
-    attrs = [f"{one}/attrs", f"{one}/attrs/"]
-    empty = [f"{BASE}/entities//attrs", f"{BASE}/entities//attrs/", f"{BASE}/entities//attrs/{{a}}"]
+    empty_id: dict[str, Handler] = {
+        "POST": missing_id,
+        "PATCH": missing_id,
+        "PUT": missing_id,
+        "DELETE": missing_id,
+    }
     return [
-        *(Route(p, create, methods=["POST"]) for p in collection),
-        *(Route(p, missing_id, methods=["PUT", "PATCH", "DELETE"]) for p in collection),
-        *(Route(p, missing_id, methods=["POST", "PATCH", "PUT", "DELETE"]) for p in empty),
-        Route(one, retrieve, methods=["GET"]),
-        Route(one, delete, methods=["DELETE"]),
-        Route(one, replace, methods=["PUT"]),
-        Route(one, merge, methods=["PATCH"]),
-        *(Route(p, append, methods=["POST"]) for p in attrs),
-        *(Route(p, update, methods=["PATCH"]) for p in attrs),
-        Route(f"{one}/attrs/{{attr}}", partial_update, methods=["PATCH"]),
-        Route(f"{one}/attrs/{{attr}}", replace_attribute, methods=["PUT"]),
-        Route(f"{one}/attrs/{{attr}}", delete_attribute, methods=["DELETE"]),
+        *resource(
+            f"{BASE}/entities",
+            {"POST": create, "GET": query, "PUT": missing_id, "PATCH": missing_id},
+            slash=True,
+        ),
+        *resource(f"{BASE}/entities//attrs", empty_id, slash=True),
+        *resource(f"{BASE}/entities//attrs/{{attr}}", empty_id),
+        *resource(one, {"GET": retrieve, "DELETE": delete, "PUT": replace, "PATCH": merge}),
+        *resource(f"{one}/attrs", {"POST": append, "PATCH": update}, slash=True),
+        *resource(
+            f"{one}/attrs/{{attr}}",
+            {"PATCH": partial_update, "PUT": replace_attribute, "DELETE": delete_attribute},
+        ),
     ]

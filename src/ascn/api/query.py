@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ascn.api import params
-from ascn.api.entities import BASE, READ_OPTIONS, node_of, read_terms, view_of
 from ascn.api.negotiation import GEO_JSON, JSON, JSON_LD, accepted
+from ascn.api.requests import READ_OPTIONS, node_of, read_terms, view_of
 from ascn.api.responses import linked_data
 from ascn.errors import BadRequestData, NotImplementedFeature
 from ascn.ngsild import names
@@ -99,10 +98,6 @@ async def query(request: Request) -> Response:
             "type": "FeatureCollection",
             "features": [render_feature(e, terms, view, geometry) for e in entities],
         }
-        return linked_data(request, collection, GEO_JSON, terms.source_url, headers=headers)
+        return linked_data(collection, GEO_JSON, terms.source_url, headers=headers)
     body = [render(e, terms, view) for e in entities]
-    return linked_data(request, body, media, terms.source_url, headers=headers)
-
-
-def routes() -> list[BaseRoute]:
-    return [Route(f"{BASE}/entities{s}", query, methods=["GET"]) for s in ("", "/")]
+    return linked_data(body, media, terms.source_url, headers=headers)

@@ -1,15 +1,14 @@
-"""Responses with the @context where the reader expects it: in the body for application/ld+json,
-in a Link header otherwise (clause 6.3.7)."""
+"""Responses with the @context where the reader expects it: in the body for application/ld+json
+and application/geo+json, in a Link header for application/json (clause 6.3.7)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
-from ascn.api.negotiation import CONTEXT_REL, JSON_LD
+from ascn.api.negotiation import CONTEXT_REL, GEO_JSON, JSON_LD
 from ascn.ngsild.context import CORE_CONTEXT_URL
 
 
@@ -27,7 +26,6 @@ def json_response(
 
 
 def linked_data(
-    request: Request,
     data: Any,
     media_type: str,
     context_url: str | None,
@@ -37,24 +35,15 @@ def linked_data(
     """A response in `media_type` whose @context is `context_url` (None: the core context)."""
     url = context_url or CORE_CONTEXT_URL
     headers = dict(headers or {})
-    if media_type == JSON_LD:
+    if media_type in (JSON_LD, GEO_JSON):
         if isinstance(data, list):
             data = [{**item, "@context": url} for item in data]
         else:
             data = {**data, "@context": url}
     else:
         headers["Link"] = context_link(url)
-    tenant = request.headers.get("ngsild-tenant")
-    if tenant:
-        headers["NGSILD-Tenant"] = tenant
     return json_response(data, status, media_type, headers)
 
 
-def no_content(
-    request: Request, status: int = 204, headers: dict[str, str] | None = None
-) -> Response:
-    headers = dict(headers or {})
-    tenant = request.headers.get("ngsild-tenant")
-    if tenant:
-        headers["NGSILD-Tenant"] = tenant
+def no_content(status: int = 204, headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status, headers=headers)

@@ -91,6 +91,16 @@ def parse_fragment(
     return fragment
 
 
+def check_size(entity: Entity, limits: Limits) -> Entity:
+    """An entity that stays within the attribute limit, else PayloadTooLarge."""
+    if len(entity["attrs"]) > limits.max_attributes:
+        raise PayloadTooLarge(
+            f"the entity would have {len(entity['attrs'])} attributes:"
+            f" at most {limits.max_attributes} are accepted"
+        )
+    return entity
+
+
 def parse_types(raw: Any, terms: TermMap) -> list[str]:
     if raw is None:
         raise BadRequestData("an entity needs a type")

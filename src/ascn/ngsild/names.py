@@ -65,22 +65,9 @@ ATTRIBUTE_MEMBERS = frozenset(
 ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context", *SYSTEM_TIMES})
 """Members of an entity object that are not attributes."""
 
-RESERVED_ATTRIBUTE_NAMES = frozenset(
-    {
-        "id",
-        "type",
-        "scope",
-        "@id",
-        "@type",
-        "@context",
-        *VALUE_KEYS,
-        "observedAt",
-        "unitCode",
-        "datasetId",
-        "instanceId",
-        "objectType",
-    }
-)
+RESERVED_ATTRIBUTE_NAMES = frozenset({"id", "type", "scope", "@id", "@type", "@context"})
+"""Names that cannot be given to an attribute (the members of an entity that are not attributes).
+Inside an attribute, its own members (value, object, observedAt...) are never sub-attributes."""
 
 NULL = "urn:ngsi-ld:null"
 """The value that deletes in a merge-patch (clause 4.5.0)."""

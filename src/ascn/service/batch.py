@@ -10,7 +10,14 @@ from typing import Any, Literal
 from ascn.errors import AlreadyExists, AscnError, BadRequestData, PayloadTooLarge, ResourceNotFound
 from ascn.ngsild import changes, names
 from ascn.ngsild.context import TermMap
-from ascn.ngsild.entity import Entity, Limits, parse_entity, parse_fragment, parse_types
+from ascn.ngsild.entity import (
+    Entity,
+    Limits,
+    check_size,
+    parse_entity,
+    parse_fragment,
+    parse_types,
+)
 from ascn.ngsild.timestamps import now
 from ascn.store import Changes, Store
 
@@ -71,16 +78,19 @@ class BatchService:
             for entity in parsed:
                 key = entity["id"]
                 current = puts.get(key) or existing.get(key)
-                if current is None:
-                    puts[key] = changes.create(entity, moment)
-                    result.created.append(key)
+                try:
+                    if current is None:
+                        new = changes.create(entity, moment)
+                    elif mode == "replace":
+                        new = changes.replace(current, entity, moment)
+                    else:
+                        new = check_size(changes.append(current, entity, moment)[0], self.limits)
+                except AscnError as error:
+                    result.errors.append((key, error))
                     continue
-                if mode == "replace":
-                    puts[key] = changes.replace(current, entity, moment)
-                else:
-                    puts[key] = changes.append(current, entity, moment)[0]
-                if key not in result.created and key not in result.updated:
-                    result.updated.append(key)
+                if key not in puts:
+                    (result.created if current is None else result.updated).append(key)
+                puts[key] = new
             return Changes(puts=list(puts.values())), None
 
         await self._run(tenant, parsed, plan)
@@ -166,7 +176,8 @@ class BatchService:
                     result.errors.append((key, ResourceNotFound(f"entity {key} does not exist")))
                     continue
                 try:
-                    puts[key], problem = change(current, fragment)
+                    entity, problem = change(current, fragment)
+                    puts[key] = check_size(entity, self.limits)
                 except AscnError as error:
                     problem = error
                 if problem is not None:

@@ -15,6 +15,7 @@ from ascn.ngsild.entity import (
     GEO_ATTRIBUTES,
     Entity,
     Limits,
+    check_size,
     parse_entity,
     parse_fragment,
     parse_types,
@@ -52,13 +53,19 @@ class EntityService:
 
         return await self.store.transact(scope.tenant, [entity["id"]], plan)
 
-    async def retrieve(self, tenant: str, entity_id: str) -> Entity:
+    async def retrieve(
+        self, tenant: str, entity_id: str, attrs: frozenset[str] | None = None
+    ) -> Entity:
+        """An entity; with `attrs`, it must have at least one of them (clause 5.7.1.4)."""
         names.check_uri(entity_id, "entity id")
         await self.require_tenant(tenant)
         found = await self.store.get_entities(tenant, [entity_id])
         if entity_id not in found:
             raise ResourceNotFound(f"entity {entity_id} does not exist")
-        return found[entity_id]
+        entity = found[entity_id]
+        if attrs is not None and not attrs & entity["attrs"].keys():
+            raise ResourceNotFound(f"entity {entity_id} has none of the attributes asked for")
+        return entity
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
         """One page of the entities a query selects (and their count, if asked)."""
@@ -178,7 +185,7 @@ class EntityService:
         self, tenant: str, entity_id: str, change: Callable[[Entity], Entity]
     ) -> None:
         def plan(existing: Mapping[str, Entity]) -> tuple[Changes, None]:
-            return Changes(puts=[change(existing[entity_id])]), None
+            return Changes(puts=[check_size(change(existing[entity_id]), self.limits)]), None
 
         await self._modify(tenant, entity_id, plan)
 
@@ -190,7 +197,7 @@ class EntityService:
     ) -> UpdateReport:
         def plan(existing: Mapping[str, Entity]) -> tuple[Changes, UpdateReport]:
             entity, report = change(existing[entity_id])
-            return Changes(puts=[entity] if report.changed else []), report
+            return Changes(puts=[check_size(entity, self.limits)] if report.changed else []), report
 
         report: UpdateReport = await self._modify(tenant, entity_id, plan)
         return report

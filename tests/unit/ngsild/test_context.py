@@ -20,7 +20,10 @@ from ascn.ngsild.context import (
 
 CORE_URLS = [
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld",
-    *(f"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.{minor}.jsonld" for minor in range(9)),
+    *(
+        f"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.{minor}.jsonld"
+        for minor in range(9)
+    ),
 ]
 NON_EXISTING = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld"
 
@@ -40,7 +43,7 @@ def loader_of(documents: dict[str, Any], calls: list[str] | None = None) -> Any:
     return load
 
 
-# core context ---------------------------------------------------------------------------------
+# core context ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,7 @@ def test_core_document_is_the_v18_core_context() -> None:
     assert CORE_CONTEXT_URL.endswith("ngsi-ld-core-context-v1.8.jsonld")
 
 
-# recognition of the core context URLs ---------------------------------------------------------
+# recognition of the core context URLs ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("url", CORE_URLS)
@@ -131,7 +134,7 @@ def test_a_non_existing_core_like_url_inside_a_list_goes_to_the_loader() -> None
     assert calls == [NON_EXISTING]
 
 
-# user contexts ---------------------------------------------------------------------------------
+# user contexts -----------------------------------------------------------------------------------
 
 
 def test_inline_user_context() -> None:
@@ -268,6 +271,9 @@ def test_context_list() -> None:
     assert context_list(None) == []
     assert context_list("https://example.org/c") == ["https://example.org/c"]
     assert context_list({"a": "b"}) == [{"a": "b"}]
-    assert context_list(["https://example.org/c", {"a": "b"}]) == ["https://example.org/c", {"a": "b"}]
+    assert context_list(["https://example.org/c", {"a": "b"}]) == [
+        "https://example.org/c",
+        {"a": "b"},
+    ]
     with pytest.raises(BadRequestData):
         context_list([1])
