@@ -50,7 +50,7 @@ def parse_attribute(
 
 def _is_instance_object(item: Any) -> bool:
     return isinstance(item, dict) and (
-        item.get("type") in names.ATTRIBUTE_TYPES
+        _type_of(item) in names.ATTRIBUTE_TYPES
         or any(key in item for key in names.VALUE_KEYS)
         or "datasetId" in item
     )
@@ -72,7 +72,7 @@ def parse_instance(
         raise BadRequestData(f"attribute {name!r} has no value")
     if not isinstance(raw, dict) or _is_concise_value(raw):
         return _concise(name, raw, geo)
-    kind = raw.get("type") or next(
+    kind = _type_of(raw) or next(
         (kind for key, kind in names.TYPE_OF_VALUE_KEY.items() if key in raw), None
     )
     if kind is None and not partial:
@@ -106,8 +106,15 @@ def parse_instance(
     return instance
 
 
+def _type_of(raw: dict[str, Any]) -> str | None:
+    kind = raw.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise BadRequestData(f"an attribute type must be a string, not {kind!r}")
+    return kind
+
+
 def _is_concise_value(raw: dict[str, Any]) -> bool:
-    return "type" in raw and raw["type"] not in names.ATTRIBUTE_TYPES and is_geometry(raw)
+    return _type_of(raw) not in names.ATTRIBUTE_TYPES and is_geometry(raw)
 
 
 def _concise(name: str, raw: Any, geo: bool) -> Instance:

@@ -185,7 +185,7 @@ def merge(existing: Entity, fragment: Entity, moment: str) -> Entity:
             elif "type" not in instance:
                 raise BadRequestData(f"the new attribute {iri} needs a type or a value")
             else:
-                current[dataset] = stamp(_without_nulls(instance), moment)
+                current[dataset] = stamp(copy_instance(_without_nulls(instance)), moment)
         _put(entity, iri, current)
     return entity
 
@@ -216,7 +216,7 @@ def merge_instance(
             elif "type" not in value:
                 raise BadRequestData(f"the new sub-attribute {member} needs a type or a value")
             else:
-                merged[member] = stamp(_without_nulls(value), moment)
+                merged[member] = stamp(copy_instance(_without_nulls(value)), moment)
         elif value == NULL:
             merged.pop(member, None)
         else:

@@ -85,6 +85,8 @@ def parse_fragment(
         if name in names.RESERVED_ATTRIBUTE_NAMES:
             raise BadRequestData(f"{name!r} is reserved and cannot name an attribute")
         iri = terms.expand(name)
+        if iri.startswith("@"):
+            raise BadRequestData(f"attribute name {name!r} expands to the keyword {iri}")
         fragment["attrs"][iri] = parse_attribute(
             name, raw[key], terms, geo=iri in GEO_ATTRIBUTES, partial=partial, nulls=nulls
         )
@@ -120,7 +122,7 @@ def parse_types(raw: Any, terms: TermMap) -> list[str]:
 def parse_scope(raw: Any) -> list[str]:
     items = raw if isinstance(raw, list) else [raw]
     for item in items:
-        if not isinstance(item, str) or not _SCOPE.match(item):
+        if not isinstance(item, str) or not _SCOPE.fullmatch(item):
             raise BadRequestData(f"scope {item!r} is not a valid scope (e.g. /Madrid/Gardens)")
     return list(dict.fromkeys(items))
 

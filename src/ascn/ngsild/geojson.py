@@ -23,7 +23,8 @@ def is_geometry(value: object) -> bool:
     """Whether a value looks like a GeoJSON geometry (what concise form relies on)."""
     return (
         isinstance(value, dict)
-        and value.get("type") in GEOMETRY_TYPES
+        and isinstance(value.get("type"), str)
+        and value["type"] in GEOMETRY_TYPES
         and ("coordinates" in value or "geometries" in value)
     )
 
@@ -70,7 +71,7 @@ def _check_coordinates(node: Any, depth: int, kind: str, what: str) -> None:
         raise BadRequestData(f"{what}: {kind} coordinates are malformed")
     for child in node:
         _check_coordinates(child, depth - 1, kind, what)
-    if kind == "LineString" and depth == 1 and len(node) < 2:
+    if kind in {"LineString", "MultiLineString"} and depth == 1 and len(node) < 2:
         raise BadRequestData(f"{what}: a LineString needs at least two positions")
     if (
         kind in {"Polygon", "MultiPolygon"}

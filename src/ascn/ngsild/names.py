@@ -80,7 +80,7 @@ MAX_URI = 1024
 
 def check_uri(value: object, what: str) -> str:
     """An absolute URI (RFC 3986 scheme, no forbidden characters), else BadRequestData."""
-    if not isinstance(value, str) or len(value) > MAX_URI or not _URI.match(value):
+    if not isinstance(value, str) or len(value) > MAX_URI or not _URI.fullmatch(value):
         raise BadRequestData(f"{what} must be a URI, not {_show(value)}")
     return value
 

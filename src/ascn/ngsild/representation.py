@@ -11,6 +11,7 @@ from ascn.ngsild.context import NGSI_LD, TermMap
 from ascn.ngsild.entity import Entity
 from ascn.ngsild.names import (
     GEOPROPERTY,
+    JSONPROPERTY,
     LANGUAGEPROPERTY,
     PROPERTY,
     VALUE_KEY,
@@ -18,6 +19,8 @@ from ascn.ngsild.names import (
 )
 
 Format = Literal["normalized", "concise", "keyValues"]
+KEYED_IN_KEY_VALUES = frozenset({LANGUAGEPROPERTY, VOCABPROPERTY, JSONPROPERTY})
+"""Attribute kinds whose simplified value keeps its member name (clause 4.5.3)."""
 LOCATION = NGSI_LD + "location"
 
 
@@ -62,8 +65,17 @@ def render(entity: Entity, terms: TermMap, view: View) -> dict[str, Any]:
     for iri, instances in entity["attrs"].items():
         if not view.shows_attribute(iri):
             continue
-        rendered = [_attribute(i, terms, view) for i in instances]
-        out[terms.compact(iri)] = rendered[0] if len(rendered) == 1 else rendered
+        name = terms.compact(iri)
+        if len(instances) == 1:
+            out[name] = _attribute(instances[0], terms, view)
+        elif view.format == "keyValues":
+            out[name] = {
+                "dataset": {
+                    i.get("datasetId", "@none"): _attribute(i, terms, view) for i in instances
+                }
+            }
+        else:
+            out[name] = [_attribute(i, terms, view, bare=False) for i in instances]
     return out
 
 
@@ -81,20 +93,21 @@ def render_feature(
     return feature
 
 
-def _attribute(instance: Instance, terms: TermMap, view: View) -> Any:
+def _attribute(instance: Instance, terms: TermMap, view: View, bare: bool = True) -> Any:
+    """One attribute instance; in concise form a lone value may stand `bare` for its object."""
     kind = instance["type"]
     key = VALUE_KEY[kind]
     value = instance.get(key)
     if kind == VOCABPROPERTY:
         value = _compact_vocab(value, terms)
-    if kind == LANGUAGEPROPERTY and view.lang is not None and "*" not in view.lang:
+    if kind == LANGUAGEPROPERTY and view.lang is not None:
         tag, text = pick_language(value or {}, view.lang)
         if view.format == "keyValues":
             return text
         kind, key, value = PROPERTY, "value", text
         instance = {**instance, "lang": tag}
     if view.format == "keyValues":
-        return value
+        return {key: value} if kind in KEYED_IN_KEY_VALUES else value
     out: dict[str, Any] = {} if view.format == "concise" else {"type": kind}
     out[key] = value
     for member, member_value in instance.items():
@@ -109,8 +122,8 @@ def _attribute(instance: Instance, terms: TermMap, view: View) -> Any:
             out[member] = _compact_vocab(member_value, terms)
         else:
             out[member] = member_value
-    bare = kind == GEOPROPERTY or (kind == PROPERTY and not isinstance(value, dict | list))
-    if view.format == "concise" and len(out) == 1 and bare:
+    plain = kind == GEOPROPERTY or (kind == PROPERTY and not isinstance(value, dict | list))
+    if view.format == "concise" and len(out) == 1 and plain and bare:
         return value
     return out
 
@@ -123,8 +136,10 @@ def _compact_vocab(value: Any, terms: TermMap) -> Any:
 
 def pick_language(language_map: dict[str, Any], preferred: tuple[str, ...]) -> tuple[str, Any]:
     """The best text of a languageMap for the preferred languages (exact tag, then primary tag,
-    then the untagged "@none" text, then the first one)."""
+    then the untagged "@none" text, then the first one; "*" accepts any from there on)."""
     for tag in preferred:
+        if tag == "*":
+            break
         if tag in language_map:
             return tag, language_map[tag]
         primary = tag.split("-")[0]
