@@ -401,7 +401,7 @@ def test_retrieve_lang_picks_a_language(client: httpx.Client) -> None:
         params={"lang": "fr;q=0.9,en;q=0.8", "attrs": "name", "options": "keyValues"},
     )
     assert preferred.json() == {"id": "urn:ngsi-ld:Room:1", "type": "Room", "name": "Meeting room"}
-    # "*" accepts any language: the node picks one (the first of the map), as ETSI 018_07_03 expects.
+    # "*" accepts any language: the node picks one (the first), as ETSI 018_07_03 expects.
     anyone = client.get("/entities/urn:ngsi-ld:Room:1", params={"lang": "*", "attrs": "name"})
     assert anyone.json() == {
         "id": "urn:ngsi-ld:Room:1",
