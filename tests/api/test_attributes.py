@@ -8,30 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+from tests.support.http import ERRORS, assert_no_content, assert_problem
+
 VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 ROOM = "/entities/urn:ngsi-ld:Room:1"
 ATTRS = ROOM + "/attrs"
 SYS = ("createdAt", "modifiedAt")
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
-
-
-def assert_no_content(response: httpx.Response) -> None:
-    assert response.status_code == 204, response.text
-    assert response.content == b""
 
 
 def room() -> dict[str, Any]:

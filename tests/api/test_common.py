@@ -4,33 +4,13 @@ URL parameters, and problem details for every error."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
 
-CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+from tests.support.http import CORE, ERRORS, assert_problem, link
+
 ROOM = {"id": "urn:ngsi-ld:Room:1", "type": "Room", "seats": {"type": "Property", "value": 4}}
-
-
-def link(url: str) -> str:
-    return f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
 
 
 @pytest.fixture

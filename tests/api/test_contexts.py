@@ -13,16 +13,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.support.http import CORE, LD_JSON, assert_problem, link
 from tests.support.servers import free_port, static_files
 
-CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 BASE = "/ngsi-ld/v1/jsonldContexts/"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 DETAIL_KEYS = {"URL", "localId", "kind", "createdAt"}
 OPTIONAL_DETAIL_KEYS = {"lastUsage", "numberOfHits", "extraInfo"}
-LD_JSON = {"Content-Type": "application/ld+json"}
 DOCUMENT = {
     "@context": {
         "Parcel": "https://example.org/logistics/Parcel",
@@ -30,24 +27,6 @@ DOCUMENT = {
     }
 }
 REMOTE = {"@context": {"speed": "https://example.org/traffic/speed"}}
-
-
-def link(url: str) -> str:
-    return f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
 
 
 def assert_details(details: dict[str, Any], url: str, kind: str) -> None:

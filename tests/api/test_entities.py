@@ -12,14 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.http import CORE, LD_JSON, assert_problem, link
 from tests.support.servers import static_files
 
-CORE = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-LD_JSON = {"Content-Type": "application/ld+json"}
 BUILDING_CONTEXT = {
     "@context": {
         "Building": "https://example.org/vocab/Building",
@@ -28,24 +25,6 @@ BUILDING_CONTEXT = {
         "locatedIn": "https://example.org/vocab/locatedIn",
     }
 }
-
-
-def link(url: str) -> str:
-    return f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
 
 
 def room(number: int = 1, **extra: Any) -> dict[str, Any]:

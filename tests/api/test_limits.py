@@ -12,25 +12,11 @@ import httpx
 import pytest
 
 from ascn.settings import Settings
+from tests.support.http import assert_problem
 from tests.support.servers import free_port, running_node
 
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 LIMIT_BYTES = 2000
 ROOM_PATH = "/entities/urn:ngsi-ld:Room:1"
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
 
 
 def assert_absent(client: httpx.Client, path: str = ROOM_PATH) -> None:

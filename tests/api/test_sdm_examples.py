@@ -17,11 +17,10 @@ import pytest
 
 from ascn.settings import Settings
 from tests.conftest import SHARED
+from tests.support.http import ERRORS, link
 from tests.support.servers import free_port, running_node, static_files
 
 SDM = SHARED / "data" / "sdm-examples"
-CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 LD_JSON = "application/ld+json"
 SYSTEM_TIMES = ("createdAt", "modifiedAt")
 
@@ -40,10 +39,6 @@ def load_manifest() -> dict[str, Any]:
 MANIFEST = load_manifest()
 ROUNDTRIP = [e for e in MANIFEST["examples"] if e["expect"] == "roundtrip"]
 REFUSE = [e for e in MANIFEST["examples"] if e["expect"] == "refuse"]
-
-
-def link(url: str) -> str:
-    return f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
 
 
 def readme_contexts() -> dict[str, str]:

@@ -3,30 +3,15 @@ comes into being with its first write, and answers name the tenant they were giv
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
+from tests.support.http import assert_problem
+
 TENANT_A = {"NGSILD-Tenant": "bangkok"}
 TENANT_B = {"NGSILD-Tenant": "hanoi"}
 LAMP = {"id": "urn:ngsi-ld:Lamp:1", "type": "Lamp", "on": {"type": "Property", "value": True}}
 LAMP_PATH = "/entities/urn:ngsi-ld:Lamp:1"
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """The response is an NGSI-LD error: RFC 7807 problem details of the given type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == ERRORS + kind
-    assert problem["status"] == status
-    assert isinstance(problem["title"], str)
-    assert problem["title"]
-    assert isinstance(problem["detail"], str)
-    assert problem["detail"]
-    return problem
 
 
 def assert_tenant(response: httpx.Response, tenant: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ new entity; those that may leave some attributes untouched also return an Update
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ascn.errors import BadRequestData, ResourceNotFound
 from ascn.ngsild.attribute import Instance, check_datasets, copy_instance, sort_instances, stamp
@@ -177,15 +178,7 @@ def merge(existing: Entity, fragment: Entity, moment: str) -> Entity:
     for iri, instances in fragment["attrs"].items():
         current = _by_dataset(entity, iri)
         for instance in instances:
-            dataset = instance.get("datasetId")
-            if is_null(instance):
-                current.pop(dataset, None)
-            elif dataset in current:
-                current[dataset] = merge_instance(current[dataset], instance, moment)
-            elif "type" not in instance:
-                raise BadRequestData(f"the new attribute {iri} needs a type or a value")
-            else:
-                current[dataset] = stamp(copy_instance(_without_nulls(instance)), moment)
+            _merge_member(current, instance.get("datasetId"), instance, moment, iri)
         _put(entity, iri, current)
     return entity
 
@@ -209,20 +202,28 @@ def merge_instance(
         if member in ("type", "createdAt", "modifiedAt"):
             continue
         if ":" in member:
-            if is_null(value):
-                merged.pop(member, None)
-            elif member in merged:
-                merged[member] = merge_instance(merged[member], value, moment)
-            elif "type" not in value:
-                raise BadRequestData(f"the new sub-attribute {member} needs a type or a value")
-            else:
-                merged[member] = stamp(copy_instance(_without_nulls(value)), moment)
+            _merge_member(merged, member, value, moment, member)
         elif value == NULL:
             merged.pop(member, None)
         else:
             merged[member] = value
     merged["modifiedAt"] = moment
     return merged
+
+
+def _merge_member(
+    into: dict[Any, Instance], key: Any, fragment: Instance, moment: str, name: str
+) -> None:
+    """Merge one instance (or sub-attribute) of a fragment into `into`, under `key`: NGSI-LD Null
+    deletes, an existing one is merged, a new one is added."""
+    if is_null(fragment):
+        into.pop(key, None)
+    elif key in into:
+        into[key] = merge_instance(into[key], fragment, moment)
+    elif "type" not in fragment:
+        raise BadRequestData(f"the new attribute {name} needs a type or a value")
+    else:
+        into[key] = stamp(copy_instance(_without_nulls(fragment)), moment)
 
 
 def is_null(instance: Instance) -> bool:
