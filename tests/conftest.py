@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from ascn.settings import Settings
 from tests.support.servers import free_port, running_node
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("ASCN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+"""The network's shared material (../shared beside the checkout, or ASCN_SHARED)."""
 
 
 @pytest.fixture
