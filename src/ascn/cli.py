@@ -49,9 +49,9 @@ def serve(config: str | None, **flags: Any) -> None:
 
     try:
         settings = Settings.load(flags, config_file=config)
+        app = create_app(settings)
     except InvalidSetting as error:
         raise click.UsageError(error.detail) from None
-    app = create_app(settings)
     click.echo(
         f"ascn {__version__} serving NGSI-LD at http://{settings.host}:{settings.port}/ngsi-ld/v1"
         f" (store {settings.store})"
