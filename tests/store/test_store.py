@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ascn.errors import AlreadyExists, AscnError
-from ascn.ngsild.query import EntityQuery
+from ascn.ngsild.qlang import TypeName
+from ascn.ngsild.query import EntityQuery, Selector
 from ascn.store import Changes, ContextRecord, Store, open_store
 
 Backend = Callable[[Path], str]
@@ -27,7 +28,17 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def sensor(number: int, kind: str = "https://example.org/Sensor") -> dict[str, Any]:
+SENSOR = "https://example.org/Sensor"
+
+
+def of_type(kind: str, **more: Any) -> Selector:
+    return Selector(
+        types=TypeName(kind),
+        **{("id_pattern" if k == "pattern" else k): v for k, v in more.items()},
+    )
+
+
+def sensor(number: int, kind: str = SENSOR) -> dict[str, Any]:
     return {
         "id": f"urn:ngsi-ld:Sensor:{number:03d}",
         "type": [kind],
@@ -92,7 +103,7 @@ def test_concurrent_transactions_each_succeed_or_fail_alone(store_url: str) -> N
             return_exceptions=True,
         )
         found, total = await store.query(
-            "", EntityQuery(types=("https://example.org/Sensor",), limit=100, count=True)
+            "", EntityQuery(selectors=(of_type(SENSOR),), limit=100, count=True)
         )
         return [outcomes, [e["id"] for e in found], total]
 
@@ -148,12 +159,14 @@ def test_query_by_type_id_pattern_and_attribute_with_pages(store_url: str) -> No
         retyped["type"] = [other]
         await store.transact("", [retyped["id"]], put_all(retyped))
         queries = [
-            EntityQuery(types=("https://example.org/Sensor",), limit=3, offset=2, count=True),
-            EntityQuery(types=(other,), limit=20),
-            EntityQuery(types=(other,), id_pattern=r"Sensor:01[12]$", limit=20),
+            EntityQuery(selectors=(of_type(SENSOR),), limit=3, offset=2, count=True),
+            EntityQuery(selectors=(of_type(other),), limit=20),
+            EntityQuery(selectors=(of_type(other, pattern=r"Sensor:01[12]$"),), limit=20),
             EntityQuery(attrs=("https://example.org/none",), limit=20, count=True),
-            EntityQuery(ids=(sensor(1)["id"], sensor(12)["id"]), types=(other,), limit=20),
-            EntityQuery(types=("https://example.org/Sensor",), limit=0, count=True),
+            EntityQuery(
+                selectors=(of_type(other, ids=(sensor(1)["id"], sensor(12)["id"])),), limit=20
+            ),
+            EntityQuery(selectors=(of_type(SENSOR),), limit=0, count=True),
         ]
         answers = []
         for query in queries:
@@ -177,10 +190,10 @@ def test_query_values_are_bound_never_pasted(store_url: str) -> None:
         hostile = "x') OR 1=1 --"
         answers: list[Any] = []
         for query in (
-            EntityQuery(types=(hostile,), limit=10),
-            EntityQuery(ids=(hostile,), limit=10),
+            EntityQuery(selectors=(of_type(hostile),), limit=10),
+            EntityQuery(selectors=(Selector(ids=(hostile,)),), limit=10),
             EntityQuery(attrs=('n"] OR 1=1 --',), limit=10),
-            EntityQuery(id_pattern="'; DROP TABLE entity; --", limit=10),
+            EntityQuery(selectors=(Selector(id_pattern="'; DROP TABLE entity; --"),), limit=10),
         ):
             answers.append((await store.query("", query))[0])
         answers.append(await store.get_entities("", [sensor(1)["id"]]))
@@ -219,4 +232,4 @@ def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
     run(scenario(url, lambda store: asyncio.sleep(0)))
     with sqlite3.connect(tmp_path / "m.db") as connection:
         rows = connection.execute("SELECT version, name FROM schema_migration").fetchall()
-    assert rows == [(1, "entities and tenants")]
+    assert rows == [(1, "entities and tenants"), (2, "geometry index")]

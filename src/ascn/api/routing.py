@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def resource(path: str, handlers: dict[str, Handler], *, slash: bool = False) -> list[Route]:
+def resource(path: str, handlers: dict[str, Handler], *, slash: bool = False) -> list[BaseRoute]:
     """Routes for `path` (and `path/` with slash) dispatching on the method to `handlers`."""
 
     async def dispatch(request: Request) -> Response:

@@ -53,9 +53,10 @@ class GeoQuery:
         return (minx, miny, maxx, maxy)
 
     def matches(self, value: Any) -> bool:
-        """Whether an entity's GeoProperty value stands in this relation to the reference."""
+        """Whether an entity's GeoProperty value (or its JSON text) stands in this relation to
+        the reference."""
         try:
-            target = _shape(orjson.dumps(value))
+            target = _shape(value.encode() if isinstance(value, str) else orjson.dumps(value))
         except (ValueError, TypeError, shapely.errors.ShapelyError):
             return False
         reference = _shape(orjson.dumps(self.geometry))
@@ -141,9 +142,10 @@ def metres_to(reference: BaseGeometry, target: BaseGeometry) -> float:
 
 
 def bounds(value: Any) -> Box | None:
-    """The box of a GeoJSON geometry, None if it is not one."""
+    """The box of a GeoJSON geometry (or its JSON text), None if it is not one."""
     try:
-        minx, miny, maxx, maxy = _shape(orjson.dumps(value)).bounds
+        text = value.encode() if isinstance(value, str) else orjson.dumps(value)
+        minx, miny, maxx, maxy = _shape(text).bounds
     except (ValueError, TypeError, shapely.errors.ShapelyError):
         return None
     return (minx, miny, maxx, maxy)

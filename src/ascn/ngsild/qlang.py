@@ -24,6 +24,7 @@ from ascn.errors import BadRequestData
 OPERATORS = ("!~=", "==", "!=", ">=", "<=", "~=", ">", "<")
 _NAME = re.compile(r"[^\s=!<>~;|()\[\].,\"']+")
 _KEY = re.compile(r"[^\[\]\"]+")
+_TYPE = re.compile(r"[^\s;|,()]+")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 MAX_LENGTH = 4096
 MEMBERS = frozenset(
@@ -219,7 +220,11 @@ class _Parser:
         if self.kind == "scope":
             return self.scope_term()
         if self.kind == "type":
-            return TypeName(self.name())
+            match = _TYPE.match(self.text, self.at)
+            if match is None:
+                raise self.fail("expected an entity type")
+            self.at = match.end()
+            return TypeName(match.group())
         if self.peek() == "!" and not self.text.startswith(("!=", "!~="), self.at):
             self.at += 1
             return Exists(self.path(), negated=True)

@@ -6,24 +6,44 @@ import re
 from dataclasses import dataclass
 
 from ascn.errors import BadRequestData
+from ascn.ngsild.geoquery import GeoQuery
+from ascn.ngsild.qlang import Expression
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class EntityQuery:
-    """Which entities, in the stable order of their ids, and which page of them."""
+class Selector:
+    """Entities by id, id pattern and type expression (clause 5.2.8): all that are given hold."""
 
     ids: tuple[str, ...] | None = None
-    types: tuple[str, ...] | None = None
-    """Type IRIs, any of which an entity must have."""
+    types: Expression | None = None
+    """A type expression: TypeName atoms joined by Logical."""
     id_pattern: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityQuery:
+    """Which entities, in the stable order of their ids, and which page of them. Names in it
+    are expanded IRIs. An entity is selected when it matches any of the selectors (if any)
+    and every other condition given."""
+
+    selectors: tuple[Selector, ...] = ()
     attrs: tuple[str, ...] | None = None
     """Attribute IRIs, at least one of which an entity must have."""
+    q: Expression | None = None
+    scope: Expression | None = None
+    """A scopeQ expression: ScopeMatch atoms joined by Logical."""
+    geo: GeoQuery | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     count: bool = False
+
+    def selective(self) -> bool:
+        """Whether it selects on more than ids (clause 5.7.2 asks for one of these)."""
+        typed = any(s.types is not None for s in self.selectors)
+        return typed or any(x is not None for x in (self.attrs, self.q, self.geo))
 
 
 def check_id_pattern(pattern: str) -> str:

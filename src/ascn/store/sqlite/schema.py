@@ -37,6 +37,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "geometry index",
+        """
+        CREATE TABLE geo (
+            id INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            eid TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            geojson TEXT NOT NULL
+        );
+        CREATE INDEX geo_by_entity ON geo (tenant, eid);
+        CREATE VIRTUAL TABLE geo_box USING rtree (id, min_x, max_x, min_y, max_y);
+        """,
+    ),
 ]
 
 

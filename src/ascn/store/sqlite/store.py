@@ -20,8 +20,11 @@ from typing import Any, TypeVar
 import orjson
 
 from ascn.errors import InternalError, InvalidSetting
+from ascn.ngsild.geoquery import GeoQuery, bounds
+from ascn.ngsild.names import GEOPROPERTY
 from ascn.ngsild.query import EntityQuery
 from ascn.store.base import Changes, ContextRecord, Entity, Plan
+from ascn.store.sqlite import compiler
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
 
@@ -106,21 +109,17 @@ class SqliteStore:
         return await self._write(job)
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
-        sql, args = _where(tenant, query)
+        page = compiler.select(tenant, query)
+        total = compiler.select(tenant, query, count=True) if query.count else None
 
         def job(connection: sqlite3.Connection) -> tuple[list[Entity], int | None]:
-            total = None
-            if query.count:
-                total = connection.execute(f"SELECT count(*) FROM entity e {sql}", args).fetchone()[
-                    0
-                ]
+            counted = None
+            if total is not None:
+                counted = connection.execute(total.text, total.args).fetchone()[0]
             rows = []
             if query.limit:
-                rows = connection.execute(
-                    f"SELECT e.doc FROM entity e {sql} ORDER BY e.id LIMIT ? OFFSET ?",
-                    [*args, query.limit, query.offset],
-                ).fetchall()
-            return [orjson.loads(row[0]) for row in rows], total
+                rows = connection.execute(page.text, page.args).fetchall()
+            return [orjson.loads(row[0]) for row in rows], counted
 
         return await self._read(job)
 
@@ -164,39 +163,23 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA busy_timeout=10000")
     connection.execute("PRAGMA cache_size=-65536")
     connection.create_function("regexp", 2, _regexp, deterministic=True)
+    connection.create_function("geo_match", 5, _geo_match, deterministic=True)
     return connection
 
 
-def _where(tenant: str, query: EntityQuery) -> tuple[str, list[Any]]:
-    """The WHERE clause of a query and its parameters (values are always bound, never pasted)."""
-    clauses = ["e.tenant = ?"]
-    args: list[Any] = [tenant]
-    if query.ids is not None:
-        clauses.append(f"e.id IN ({','.join('?' * len(query.ids))})")
-        args.extend(query.ids)
-    if query.types is not None:
-        clauses.append(
-            "e.id IN (SELECT t.id FROM entity_type t WHERE t.tenant = ?"
-            f" AND t.type IN ({','.join('?' * len(query.types))}))"
-        )
-        args.extend([tenant, *query.types])
-    if query.id_pattern is not None:
-        clauses.append("regexp(?, e.id)")
-        args.append(query.id_pattern)
-    if query.attrs is not None:
-        clauses.append(
-            "(" + " OR ".join("json_type(e.doc, ?) IS NOT NULL" for _ in query.attrs) + ")"
-        )
-        args.extend(_attribute_path(iri) for iri in query.attrs)
-    return "WHERE " + " AND ".join(clauses), args
+def _regexp(pattern: str, value: Any) -> bool:
+    return isinstance(value, str) and _compiled(pattern).search(value) is not None
 
 
-def _attribute_path(iri: str) -> str:
-    return f'$.attrs."{iri}"'
+def _geo_match(
+    relation: str, geometry: str, most: float | None, least: float | None, value: str
+) -> bool:
+    return _geo_query(relation, geometry, most, least).matches(value)
 
 
-def _regexp(pattern: str, value: str) -> bool:
-    return _compiled(pattern).search(value) is not None
+@functools.lru_cache(maxsize=64)
+def _geo_query(relation: str, geometry: str, most: float | None, least: float | None) -> GeoQuery:
+    return GeoQuery(relation, orjson.loads(geometry), "", most, least)
 
 
 @functools.lru_cache(maxsize=256)
@@ -229,6 +212,7 @@ def _apply(
         e for e in changes.puts if e["id"] not in existing or existing[e["id"]]["type"] != e["type"]
     ]
     gone = [(tenant, entity_id) for entity_id in changes.deletes]
+    _index_geometry(connection, tenant, changes, existing)
     stale = gone + [(tenant, e["id"]) for e in retyped if e["id"] in existing]
     if stale:
         connection.executemany("DELETE FROM entity_type WHERE tenant = ? AND id = ?", stale)
@@ -246,6 +230,50 @@ def _apply(
             " created_at = excluded.created_at, modified_at = excluded.modified_at",
             [_row(tenant, entity) for entity in changes.puts],
         )
+
+
+def _geometries(entity: Entity) -> list[tuple[str, str]]:
+    """The GeoProperty values of an entity, as (attribute IRI, GeoJSON text)."""
+    return [
+        (iri, orjson.dumps(instance["value"]).decode())
+        for iri, instances in entity["attrs"].items()
+        for instance in instances
+        if instance["type"] == GEOPROPERTY and isinstance(instance.get("value"), dict)
+    ]
+
+
+def _index_geometry(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    """Keep the geometry index in step: rewrite the rows of entities whose geometry changed."""
+    stale: list[str] = [entity_id for entity_id in changes.deletes if entity_id in existing]
+    fresh: list[tuple[str, list[tuple[str, str]]]] = []
+    for entity in changes.puts:
+        now = _geometries(entity)
+        before = _geometries(existing[entity["id"]]) if entity["id"] in existing else []
+        if now != before:
+            if before:
+                stale.append(entity["id"])
+            fresh.append((entity["id"], now))
+    for entity_id in stale:
+        connection.execute(
+            "DELETE FROM geo_box WHERE id IN (SELECT id FROM geo WHERE tenant = ? AND eid = ?)",
+            (tenant, entity_id),
+        )
+        connection.execute("DELETE FROM geo WHERE tenant = ? AND eid = ?", (tenant, entity_id))
+    for entity_id, geometries in fresh:
+        for iri, text in geometries:
+            box = bounds(text)
+            if box is None:
+                continue
+            cursor = connection.execute(
+                "INSERT INTO geo (tenant, eid, attr, geojson) VALUES (?, ?, ?, ?)",
+                (tenant, entity_id, iri, text),
+            )
+            connection.execute(
+                "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+                (cursor.lastrowid, box[0], box[2], box[1], box[3]),
+            )
 
 
 def _row(tenant: str, entity: Entity) -> tuple[Any, ...]:
