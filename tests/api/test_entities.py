@@ -322,14 +322,24 @@ def test_format_wins_over_options(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{"format": "fancy"}, {"options": "fancy"}, {"pick": "id", "omit": "type"}],
+    ("params", "kind"),
+    [
+        ({"format": "fancy"}, "InvalidRequest"),
+        ({"options": "fancy"}, "InvalidRequest"),
+        ({"options": "keyValues,fancy"}, "InvalidRequest"),
+        ({"pick": "id", "omit": "type"}, "BadRequestData"),
+        ({"pick": "id,,name"}, "BadRequestData"),
+        ({"pick": "id,inBuilding{name"}, "BadRequestData"),
+        ({"pick": "name", "attrs": "temperature"}, "BadRequestData"),
+    ],
 )
 def test_retrieve_with_an_invalid_option_is_400(
-    client: httpx.Client, params: dict[str, str]
+    client: httpx.Client, params: dict[str, str], kind: str
 ) -> None:
     create(client, room())
-    assert_problem(client.get("/entities/urn:ngsi-ld:Room:1", params=params), 400, "BadRequestData")
+    assert_problem(client.get("/entities/urn:ngsi-ld:Room:1", params=params), 400, kind)
+    # The parameters are checked before the entity is looked up.
+    assert_problem(client.get("/entities/urn:ngsi-ld:Room:404", params=params), 400, kind)
 
 
 def test_retrieve_attrs_selects_attributes(client: httpx.Client) -> None:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ascn import __version__
-from ascn.api import batch, contexts, entities, query
+from ascn.api import batch, contexts, discovery, entities, query
 from ascn.api.problems import on_ascn_error, on_http_error, on_unexpected
 from ascn.api.responses import json_response
 from ascn.api.tenancy import TenantEcho
@@ -42,6 +42,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             Route("/ngsi-ld/v1", root, methods=["GET"]),
             *entities.routes(),
             *query.routes(),
+            *discovery.routes(),
             *batch.routes(),
             *contexts.routes(),
         ],

@@ -14,9 +14,9 @@ from ascn.api.query import query
 from ascn.api.requests import BASE, READ_OPTIONS, node_of, payload_scope, read_terms, view_of
 from ascn.api.responses import json_response, linked_data, no_content
 from ascn.api.routing import Handler, resource
-from ascn.errors import BadRequestData
+from ascn.errors import BadRequestData, ResourceNotFound
 from ascn.ngsild.changes import UpdateReport
-from ascn.ngsild.representation import render, render_feature
+from ascn.ngsild.representation import render_all, render_feature
 from ascn.service.entities import Scope
 
 DISTRIBUTION = ("local", "via", "type")
@@ -51,14 +51,18 @@ async def retrieve(request: Request) -> Response:
     params.check_params(request, RETRIEVE_PARAMS)
     terms = await read_terms(request)
     view = view_of(request, terms, READ_OPTIONS)
-    entity = await node_of(request).entities.retrieve(
-        params.tenant(request), request.path_params["entity_id"], view.attrs
-    )
+    service = node_of(request).entities
+    tenant = params.tenant(request)
+    entity = await service.retrieve(tenant, request.path_params["entity_id"], view.attrs)
     if media == GEO_JSON:
         geometry = request.query_params.get("geometryProperty", "location")
         feature = render_feature(entity, terms, view, terms.expand(geometry))
         return linked_data(feature, GEO_JSON, terms.source_url)
-    return linked_data(render(entity, terms, view), media, terms.source_url)
+    linked = await service.linked(tenant, [entity], view)
+    shown = render_all([entity], terms, view, linked)
+    if not shown:
+        raise ResourceNotFound("pick and omit leave nothing of the entity to show")
+    return linked_data(shown if len(shown) > 1 else shown[0], media, terms.source_url)
 
 
 async def delete(request: Request) -> Response:

@@ -33,7 +33,7 @@ def options(request: Request, known: Iterable[str]) -> set[str]:
     values = {v.strip() for v in raw.split(",") if v.strip()}
     unknown = values - set(known)
     if unknown:
-        raise BadRequestData(f"unknown option(s): {', '.join(sorted(unknown))}")
+        raise InvalidRequest(f"unknown option(s): {', '.join(sorted(unknown))}")
     return values
 
 
@@ -42,7 +42,7 @@ def representation(request: Request, chosen: set[str]) -> Format:
     raw = request.query_params.get("format")
     if raw is not None:
         if raw not in FORMATS:
-            raise BadRequestData(f"unknown format {raw!r}")
+            raise InvalidRequest(f"unknown format {raw!r}")
         return FORMATS[raw]
     for name in ("keyValues", "simplified", "concise", "normalized"):
         if name in chosen:

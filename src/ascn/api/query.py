@@ -12,7 +12,15 @@ from starlette.routing import BaseRoute
 
 from ascn.api import params
 from ascn.api.negotiation import GEO_JSON, JSON, JSON_LD, accepted, check_content_type
-from ascn.api.requests import BASE, READ_OPTIONS, node_of, payload_scope, read_terms, view_of
+from ascn.api.requests import (
+    BASE,
+    MAX_JOIN_LEVEL,
+    READ_OPTIONS,
+    node_of,
+    payload_scope,
+    read_terms,
+    view_of,
+)
 from ascn.api.responses import linked_data
 from ascn.api.routing import resource
 from ascn.errors import BadRequestData
@@ -27,7 +35,7 @@ from ascn.ngsild.query import (
     check_id_pattern,
     check_page,
 )
-from ascn.ngsild.representation import View, parse_lang, render, render_feature
+from ascn.ngsild.representation import View, parse_lang, render_all, render_feature
 
 PAGING = (
     "limit",
@@ -96,6 +104,7 @@ def _selection(
     scope: Any,
     geo: dict[str, Any] | None,
 ) -> EntityQuery:
+    """The query, checked; with local=true a query may select on nothing (all entities)."""
     limit = _integer(request, "limit", DEFAULT_LIMIT)
     offset = _integer(request, "offset", 0)
     count = params.flag(request, "count")
@@ -113,7 +122,7 @@ def _selection(
         offset=offset,
         count=count,
     )
-    if not query.selective():
+    if not query.selective() and not params.flag(request, "local"):
         raise BadRequestData("a query needs at least one of type, attrs, q or a geo-query")
     return query
 
@@ -196,7 +205,8 @@ async def _answer(
             "features": [render_feature(e, terms, view, geometry) for e in entities],
         }
     else:
-        body = [render(e, terms, view) for e in entities]
+        linked = await node_of(request).entities.linked(params.tenant(request), entities, view)
+        body = render_all(entities, terms, view, linked)
     response = linked_data(body, media, terms.source_url, headers=headers)
     if links:
         existing = response.headers.get("link")
@@ -221,6 +231,14 @@ async def post_query(request: Request) -> Response:
     if not isinstance(payload.body, dict):
         raise BadRequestData("the body must be a Query object")
     selection = query_from_body(request, payload.body, scope.terms)
+    join = payload.body.get("join")
+    if join is not None and "join" not in request.query_params:
+        if join not in ("inline", "flat"):
+            raise BadRequestData(f"join must be inline or flat, not {join!r}")
+        level = payload.body.get("joinLevel", 1)
+        if not isinstance(level, int) or level < 1:
+            raise BadRequestData("joinLevel must be a positive integer")
+        view = dataclasses.replace(view, join=join, join_level=min(level, MAX_JOIN_LEVEL))
     lang = payload.body.get("lang")
     if lang is not None and "lang" not in request.query_params:
         if not isinstance(lang, str):

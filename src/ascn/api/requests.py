@@ -9,12 +9,14 @@ from ascn.api import params
 from ascn.api.negotiation import JSON, JSON_LD, Payload, link_context, read_payload
 from ascn.errors import BadRequestData
 from ascn.ngsild.context import TermMap
+from ascn.ngsild.projection import Projection, expand_projection, parse_projection
 from ascn.ngsild.representation import View, parse_lang
 from ascn.service.entities import Scope
 from ascn.service.node import Node
 
 BASE = "/ngsi-ld/v1"
 READ_OPTIONS = ("sysAttrs", "keyValues", "concise", "normalized", "simplified")
+MAX_JOIN_LEVEL = 5
 
 
 def node_of(request: Request) -> Node:
@@ -41,24 +43,40 @@ async def read_terms(request: Request) -> TermMap:
 
 
 def view_of(request: Request, terms: TermMap, known_options: tuple[str, ...]) -> View:
+    """How the reader wants entities shown: options, format, attrs, pick, omit, lang,
+    datasetId and join (clause 6.3.18, 4.21, 4.5.22)."""
+    get = request.query_params.get
     chosen = params.options(request, known_options)
     attrs = params.names(request, "attrs")
-    pick = params.names(request, "pick")
-    omit = params.names(request, "omit")
+    if attrs is not None and {"id", "type", "scope"} & set(attrs):
+        raise BadRequestData("attrs names attributes; id, type and scope are not attributes")
+    pick, omit = get("pick"), get("omit")
     if pick is not None and omit is not None:
         raise BadRequestData("pick and omit cannot be used together")
-    lang = request.query_params.get("lang")
+    if (pick is not None or omit is not None) and attrs is not None:
+        raise BadRequestData("attrs cannot be used together with pick or omit")
+    lang = get("lang")
+    datasets = params.names(request, "datasetId")
+    join = get("join")
+    if join not in (None, "inline", "flat"):
+        raise BadRequestData(f"join must be inline or flat, not {join!r}")
+    level = get("joinLevel", "1")
+    if not level.isdigit() or int(level) < 1:
+        raise BadRequestData(f"joinLevel must be a positive integer, not {level!r}")
     return View(
         format=params.representation(request, chosen),
         sys_attrs="sysAttrs" in chosen,
         attrs=frozenset(terms.expand(a) for a in attrs) if attrs is not None else None,
-        pick=_members(pick, terms),
-        omit=_members(omit, terms) or frozenset(),
+        pick=_projection(pick, "pick", terms),
+        omit=_projection(omit, "omit", terms),
         lang=parse_lang(lang) if lang is not None else None,
+        datasets=frozenset(datasets) if datasets is not None else None,
+        join="inline" if join == "inline" else "flat" if join == "flat" else None,
+        join_level=min(int(level), MAX_JOIN_LEVEL),
     )
 
 
-def _members(names: list[str] | None, terms: TermMap) -> frozenset[str] | None:
-    if names is None:
+def _projection(text: str | None, what: str, terms: TermMap) -> Projection | None:
+    if text is None:
         return None
-    return frozenset(n if n in ("id", "type", "scope") else terms.expand(n) for n in names)
+    return expand_projection(parse_projection(text, what), terms.expand)

@@ -128,7 +128,7 @@ class TypeName:
 
 
 Expression = Comparison | Exists | ScopeMatch | TypeName | Logical
-_SCOPE = re.compile(r"/(?:[^\s/;|()#+]+|\+|#)?(?:/(?:[^\s/;|()#+]+|\+|#))*")
+_SCOPE = re.compile(r"/(?:[^\s/;|,()#+]+|\+|#)?(?:/(?:[^\s/;|,()#+]+|\+|#))*")
 
 
 def parse_q(text: str) -> Expression:
@@ -137,7 +137,8 @@ def parse_q(text: str) -> Expression:
 
 
 def parse_scope_q(text: str) -> Expression:
-    """A scopeQ expression: scope patterns joined by ";" and "|", with parentheses."""
+    """A scopeQ expression: scope patterns joined by ";" (and), "|" or "," (or), with
+    parentheses."""
     return _Parser(text, "scopeQ", term="scope").parse()
 
 
@@ -195,7 +196,7 @@ class _Parser:
 
     def disjunction(self, depth: int) -> Expression:
         items = [self.conjunction(depth)]
-        while self.peek() == "|" or (self.kind == "type" and self.peek() == ","):
+        while self.peek() == "|" or (self.kind != "q" and self.peek() == ","):
             self.at += 1
             items.append(self.conjunction(depth))
         return items[0] if len(items) == 1 else Logical("|", tuple(items))

@@ -3,7 +3,8 @@ compacted with the reader's @context."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ascn.ngsild.attribute import Instance
@@ -14,11 +15,14 @@ from ascn.ngsild.names import (
     JSONPROPERTY,
     LANGUAGEPROPERTY,
     PROPERTY,
+    RELATIONSHIP,
     VALUE_KEY,
     VOCABPROPERTY,
 )
+from ascn.ngsild.projection import Projection
 
 Format = Literal["normalized", "concise", "keyValues"]
+Join = Literal["inline", "flat"]
 KEYED_IN_KEY_VALUES = frozenset({LANGUAGEPROPERTY, VOCABPROPERTY, JSONPROPERTY})
 """Attribute kinds whose simplified value keeps its member name (clause 4.5.3)."""
 LOCATION = NGSI_LD + "location"
@@ -32,24 +36,46 @@ class View:
     sys_attrs: bool = False
     attrs: frozenset[str] | None = None
     """Attribute IRIs to show (None: all)."""
-    pick: frozenset[str] | None = None
-    """Members to keep: "id", "type", "scope" or attribute IRIs (None: all)."""
-    omit: frozenset[str] = frozenset()
-    """Members to drop, named as in pick."""
+    pick: Projection | None = None
+    """Members to keep ("id", "type", "scope" or attribute IRIs), each with the projection of
+    the entities its relationships link to (None: all members)."""
+    omit: Projection | None = None
+    """Members to drop, named as in pick; a member with a nested projection is kept, and the
+    projection drops members of the linked entities."""
     lang: tuple[str, ...] | None = None
     """Preferred languages for LanguageProperty values, best first ("*" for any)."""
+    datasets: frozenset[str] | None = None
+    """datasetIds of the instances to show ("@none": the default instance; None: all)."""
+    join: Join | None = None
+    join_level: int = 1
 
     def shows(self, member: str) -> bool:
-        if member in self.omit:
+        if self.omit is not None and member in self.omit and self.omit[member] is None:
             return False
         return self.pick is None or member in self.pick
 
     def shows_attribute(self, iri: str) -> bool:
         return (self.attrs is None or iri in self.attrs) and self.shows(iri)
 
+    def shows_instance(self, instance: Instance) -> bool:
+        return self.datasets is None or instance.get("datasetId", "@none") in self.datasets
 
-def render(entity: Entity, terms: TermMap, view: View) -> dict[str, Any]:
-    """An entity as the reader asked, member names compacted with `terms`."""
+    def linked(self, relationship: str) -> View:
+        """The view of the entities a relationship links to."""
+        pick = self.pick.get(relationship) if self.pick is not None else None
+        omit = self.omit.get(relationship) if self.omit is not None else None
+        return replace(self, attrs=None, datasets=None, pick=pick, omit=omit)
+
+
+Linked = Mapping[str, Entity]
+"""Entities reachable through relationships, by id (for joins)."""
+
+
+def render(
+    entity: Entity, terms: TermMap, view: View, linked: Linked | None = None, depth: int = 0
+) -> dict[str, Any]:
+    """An entity as the reader asked, member names compacted with `terms`; with an inline join,
+    the linked entities found in `linked` are rendered inside their relationships."""
     out: dict[str, Any] = {}
     if view.shows("id"):
         out["id"] = entity["id"]
@@ -62,21 +88,64 @@ def render(entity: Entity, terms: TermMap, view: View) -> dict[str, Any]:
     if view.sys_attrs and view.format != "keyValues":
         out["createdAt"] = entity["createdAt"]
         out["modifiedAt"] = entity["modifiedAt"]
-    for iri, instances in entity["attrs"].items():
-        if not view.shows_attribute(iri):
+    inline = linked if view.join == "inline" and depth < view.join_level else None
+    for iri, every in entity["attrs"].items():
+        instances = [i for i in every if view.shows_instance(i)]
+        if not instances or not view.shows_attribute(iri):
             continue
         name = terms.compact(iri)
+
+        def one(instance: Instance, bare: bool = True, iri: str = iri) -> Any:
+            target = instance.get("object") if instance["type"] == RELATIONSHIP else None
+            if inline is not None and isinstance(target, str) and target in inline:
+                joined = render(inline[target], terms, view.linked(iri), inline, depth + 1)
+                if view.format == "keyValues":
+                    return joined
+                return {**_attribute(instance, terms, view, bare=False), "entity": joined}
+            return _attribute(instance, terms, view, bare)
+
         if len(instances) == 1:
-            out[name] = _attribute(instances[0], terms, view)
+            out[name] = one(instances[0])
         elif view.format == "keyValues":
-            out[name] = {
-                "dataset": {
-                    i.get("datasetId", "@none"): _attribute(i, terms, view) for i in instances
-                }
-            }
+            out[name] = {"dataset": {i.get("datasetId", "@none"): one(i) for i in instances}}
         else:
-            out[name] = [_attribute(i, terms, view, bare=False) for i in instances]
+            out[name] = [one(i, bare=False) for i in instances]
     return out
+
+
+def relationship_targets(entity: Entity, view: View) -> list[tuple[str, str]]:
+    """(relationship IRI, target id) of the relationships a view shows, to follow in a join."""
+    return [
+        (iri, instance["object"])
+        for iri, instances in entity["attrs"].items()
+        if view.shows_attribute(iri)
+        for instance in instances
+        if instance["type"] == RELATIONSHIP
+        and view.shows_instance(instance)
+        and isinstance(instance.get("object"), str)
+    ]
+
+
+def render_all(
+    entities: list[Entity],
+    terms: TermMap,
+    view: View,
+    linked: Mapping[str, tuple[Entity, View]],
+) -> list[dict[str, Any]]:
+    """Entities as the reader asked, joined with the entities they link to: inside their
+    relationships (inline), or after them in the same list (flat). Entities the view leaves
+    empty (pick, omit) are left out."""
+    if view.join == "flat":
+        seen = {entity["id"] for entity in entities}
+        rendered = [render(entity, terms, view) for entity in entities]
+        for target, (entity, child) in linked.items():
+            if target not in seen:
+                seen.add(target)
+                rendered.append(render(entity, terms, child))
+    else:
+        found = {target: entity for target, (entity, _) in linked.items()}
+        rendered = [render(entity, terms, view, found) for entity in entities]
+    return [body for body in rendered if body]
 
 
 def render_feature(

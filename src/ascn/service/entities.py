@@ -21,6 +21,7 @@ from ascn.ngsild.entity import (
     parse_types,
 )
 from ascn.ngsild.query import EntityQuery
+from ascn.ngsild.representation import View, relationship_targets
 from ascn.ngsild.timestamps import now
 from ascn.store import Changes, Store
 
@@ -66,6 +67,30 @@ class EntityService:
         if attrs is not None and not attrs & entity["attrs"].keys():
             raise ResourceNotFound(f"entity {entity_id} has none of the attributes asked for")
         return entity
+
+    async def linked(
+        self, tenant: str, entities: list[Entity], view: View
+    ) -> dict[str, tuple[Entity, View]]:
+        """The entities a join reaches from `entities`, level by level, each with the view it is
+        shown in (pick and omit can narrow it along each relationship)."""
+        found: dict[str, tuple[Entity, View]] = {}
+        if view.join is None:
+            return found
+        seen = {entity["id"] for entity in entities}
+        frontier = [(entity, view) for entity in entities]
+        for _ in range(view.join_level):
+            wanted: dict[str, View] = {}
+            for entity, current in frontier:
+                for iri, target in relationship_targets(entity, current):
+                    if target not in seen and target not in wanted:
+                        wanted[target] = current.linked(iri)
+            if not wanted:
+                break
+            seen.update(wanted)
+            fetched = await self.store.get_entities(tenant, list(wanted))
+            frontier = [(fetched[t], wanted[t]) for t in wanted if t in fetched]
+            found.update((entity["id"], (entity, child)) for entity, child in frontier)
+        return found
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
         """One page of the entities a query selects (and their count, if asked)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ascn.ngsild.entity import Limits
 from ascn.service.batch import BatchService
 from ascn.service.contexts import ContextService
+from ascn.service.discovery import DiscoveryService
 from ascn.service.entities import EntityService
 from ascn.settings import Settings
 from ascn.store import Store, open_store
@@ -18,6 +19,7 @@ class Node:
         self.contexts = ContextService(self.store, settings)
         self.entities = EntityService(self.store, limits)
         self.batch = BatchService(self.store, limits, settings.max_batch)
+        self.discovery = DiscoveryService(self.store)
 
     async def open(self) -> None:
         await self.store.open()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ascn.errors import InvalidSetting
-from ascn.store.base import Changes, ContextRecord, Store
+from ascn.store.base import CatalogRow, Changes, ContextRecord, Store
 
 
 def open_store(url: str) -> Store:
@@ -15,4 +15,4 @@ def open_store(url: str) -> Store:
     raise InvalidSetting(f"unsupported store URL {url!r}: use sqlite:///path.db")
 
 
-__all__ = ["Changes", "ContextRecord", "Store", "open_store"]
+__all__ = ["CatalogRow", "Changes", "ContextRecord", "Store", "open_store"]

@@ -26,6 +26,18 @@ It may raise an AscnError: the transaction then writes nothing."""
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """Entities of a type, and the instances of one attribute (of one attribute type) they
+    hold; an attribute of None stands for the type itself (its entity count), a type of None
+    for all entities whatever their types."""
+
+    type: str | None
+    attribute: str | None
+    attribute_type: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContextRecord:
     """A JSON-LD context the node hosts or caches (clause 5.13)."""
 
@@ -53,6 +65,9 @@ class Store(Protocol):
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
         """One page of the entities a query selects, and their total count if asked."""
+
+    async def catalog(self, tenant: str) -> list[CatalogRow]:
+        """What the tenant's entities hold: a row per (type, attribute, attribute type)."""
 
     async def put_context(self, record: ContextRecord) -> None: ...
 

@@ -23,7 +23,7 @@ from ascn.errors import InternalError, InvalidSetting
 from ascn.ngsild.geoquery import GeoQuery, bounds
 from ascn.ngsild.names import GEOPROPERTY
 from ascn.ngsild.query import EntityQuery
-from ascn.store.base import Changes, ContextRecord, Entity, Plan
+from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite import compiler
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
@@ -120,6 +120,29 @@ class SqliteStore:
             if query.limit:
                 rows = connection.execute(page.text, page.args).fetchall()
             return [orjson.loads(row[0]) for row in rows], counted
+
+        return await self._read(job)
+
+    async def catalog(self, tenant: str) -> list[CatalogRow]:
+        def job(connection: sqlite3.Connection) -> list[CatalogRow]:
+            types = connection.execute(
+                "SELECT type, NULL, NULL, count(*) FROM entity_type WHERE tenant = ? GROUP BY type",
+                (tenant,),
+            ).fetchall()
+            attributes = connection.execute(
+                "SELECT t.type, a.key, json_extract(i.value, '$.type'), count(*)"
+                " FROM entity_type t JOIN entity e ON e.tenant = t.tenant AND e.id = t.id,"
+                " json_each(e.doc, '$.attrs') a, json_each(a.value) i"
+                " WHERE t.tenant = ? GROUP BY 1, 2, 3",
+                (tenant,),
+            ).fetchall()
+            totals = connection.execute(
+                "SELECT NULL, a.key, json_extract(i.value, '$.type'), count(*)"
+                " FROM entity e, json_each(e.doc, '$.attrs') a, json_each(a.value) i"
+                " WHERE e.tenant = ? GROUP BY 2, 3",
+                (tenant,),
+            ).fetchall()
+            return [CatalogRow(*row) for row in [*types, *attributes, *totals]]
 
         return await self._read(job)
 
