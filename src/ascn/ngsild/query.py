@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ascn.errors import BadRequestData
+from ascn.errors import BadRequestData, TooManyResults
 from ascn.ngsild.geoquery import GeoQuery
 from ascn.ngsild.qlang import Expression
 
@@ -60,6 +60,6 @@ def check_page(limit: int, offset: int, count: bool) -> None:
     if limit < 0 or offset < 0:
         raise BadRequestData("limit and offset must not be negative")
     if limit > MAX_LIMIT:
-        raise BadRequestData(f"limit {limit} is above the maximum of {MAX_LIMIT}")
+        raise TooManyResults(f"limit {limit} is above the maximum of {MAX_LIMIT}")
     if limit == 0 and not count:
         raise BadRequestData("limit=0 is only allowed with count=true")
