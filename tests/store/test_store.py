@@ -232,4 +232,8 @@ def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
     run(scenario(url, lambda store: asyncio.sleep(0)))
     with sqlite3.connect(tmp_path / "m.db") as connection:
         rows = connection.execute("SELECT version, name FROM schema_migration").fetchall()
-    assert rows == [(1, "entities and tenants"), (2, "geometry index")]
+    assert rows == [
+        (1, "entities and tenants"),
+        (2, "geometry index"),
+        (3, "attribute value index"),
+    ]

@@ -26,6 +26,8 @@ from ascn.ngsild.qlang import (
 )
 from ascn.ngsild.query import EntityQuery, Selector
 
+MAX_INDEXED_TEXT = 100
+"""Strings up to this length are kept in the value index (longer ones are still matched)."""
 SQL_OPS = {"==": "=", "!=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 VALUE_MEMBERS = {
     "number": ("value", "valueList"),
@@ -60,19 +62,25 @@ def attribute_path(iri: str) -> str:
     return f'$.attrs."{iri}"'
 
 
-def select(tenant: str, query: EntityQuery, *, count: bool = False) -> Sql:
-    """SELECT e.doc (or count(*)) of the entities a query selects, in id order, paged."""
-    sql = Sql()
-    conditions = Sql()
+@dataclass(slots=True)
+class _Plan:
+    source: Sql
+    """FROM ... WHERE ... of what drives the query."""
+    conditions: Sql
+    """" AND ..." conditions checked on each entity the source yields."""
+    order: str
+    by_type: bool = False
+
+
+def _plan(tenant: str, query: EntityQuery, anchored: bool) -> _Plan:
     selector = query.selectors[0] if len(query.selectors) == 1 else None
     single = _single_type(selector.types) if selector is not None else None
     box = query.geo.box() if query.geo is not None else None
-    driver = "e"
+    plan = _Plan(Sql().add("FROM entity e WHERE e.tenant = ?", tenant), Sql(), "e.id")
     if query.geo is not None and box is not None:
-        sql.add("FROM entity e WHERE e.tenant = ?", tenant)
-        sql.add(
-            " AND e.id IN (SELECT g.eid FROM geo_box b JOIN geo g ON g.id = b.id"
-            " WHERE b.min_x <= ? AND b.max_x >= ? AND b.min_y <= ? AND b.max_y >= ?"
+        plan.source.add(
+            " AND e.id IN (SELECT g.eid FROM geo g WHERE g.id IN (SELECT b.id FROM geo_box b"
+            " WHERE b.min_x <= ? AND b.max_x >= ? AND b.min_y <= ? AND b.max_y >= ?)"
             " AND g.tenant = ? AND g.attr = ?)",
             box[2],
             box[0],
@@ -81,50 +89,43 @@ def select(tenant: str, query: EntityQuery, *, count: bool = False) -> Sql:
             tenant,
             query.geo.property,
         )
-        _selectors(conditions, query.selectors)
+    elif anchored and (term := anchor(query)) is not None:
+        plan.source.add(" AND e.id IN (")
+        _value_lookup(plan.source, tenant, term)
+        plan.source.add(")")
     elif single is not None and selector is not None and selector.ids is None:
-        driver = "t"
-        sql.add(
-            "FROM entity_type t JOIN entity e ON e.tenant = t.tenant AND e.id = t.id"
-            " WHERE t.tenant = ? AND t.type = ?",
-            tenant,
-            single,
+        plan = _Plan(
+            Sql().add(
+                "FROM entity_type t JOIN entity e ON e.tenant = t.tenant AND e.id = t.id"
+                " WHERE t.tenant = ? AND t.type = ?",
+                tenant,
+                single,
+            ),
+            Sql(),
+            "t.id",
+            by_type=True,
         )
         if selector.id_pattern is not None:
-            conditions.add(" AND regexp(?, t.id)", selector.id_pattern)
-    else:
-        sql.add("FROM entity e WHERE e.tenant = ?", tenant)
-        _selectors(conditions, query.selectors)
-    if query.attrs is not None and query.q is None:
-        conditions.add(" AND (")
-        for index, iri in enumerate(query.attrs):
-            conditions.add(" OR " if index else "")
-            conditions.add("json_type(e.doc, ?) IS NOT NULL", attribute_path(iri))
-        conditions.add(")")
-    for expression in (query.q, query.scope):
-        if expression is not None:
-            conditions.add(" AND ")
-            _expression(conditions, expression)
-    if query.geo is not None:
-        geo = query.geo
-        conditions.add(
-            " AND EXISTS (SELECT 1 FROM geo g WHERE g.tenant = e.tenant AND g.eid = e.id"
-            " AND g.attr = ? AND geo_match(?, ?, ?, ?, g.geojson))",
-            geo.property,
-            geo.relation,
-            orjson.dumps(geo.geometry).decode(),
-            geo.max_distance,
-            geo.min_distance,
-        )
-    if count:
-        return (
-            Sql()
-            .add("SELECT count(*) ")
-            .add(sql.text, *sql.args)
-            .add(conditions.text, *conditions.args)
-        )
-    if driver == "t" and not conditions.parts:
-        # Only the type selects: page through the covering type index alone, then fetch.
+            plan.conditions.add(" AND regexp(?, t.id)", selector.id_pattern)
+    if not plan.by_type:
+        _selectors(plan.conditions, query.selectors)
+    _filters(plan.conditions, query)
+    return plan
+
+
+def select(tenant: str, query: EntityQuery, *, count: bool = False, anchored: bool = False) -> Sql:
+    """SELECT e.doc (or count(*)) of the entities a query selects, in id order, paged. With
+    `anchored`, the value index of the query's anchor term (see anchor) drives the query."""
+    plan = _plan(tenant, query, anchored)
+    if plan.by_type and not plan.conditions.parts:
+        # Only the type selects: count and page on the covering type index alone.
+        single = plan.source.args[1]
+        if count:
+            return Sql().add(
+                "SELECT count(*) FROM entity_type t WHERE t.tenant = ? AND t.type = ?",
+                tenant,
+                single,
+            )
         return Sql().add(
             "SELECT e.doc FROM entity e WHERE e.tenant = ? AND e.id IN (SELECT t.id FROM"
             " entity_type t WHERE t.tenant = ? AND t.type = ? ORDER BY t.id LIMIT ? OFFSET ?)"
@@ -135,14 +136,97 @@ def select(tenant: str, query: EntityQuery, *, count: bool = False) -> Sql:
             query.limit,
             query.offset,
         )
-    order = "t.id" if driver == "t" else "e.id"
+    whole = Sql().add("SELECT count(*) " if count else "SELECT e.doc ")
+    whole.add(plan.source.text, *plan.source.args).add(plan.conditions.text, *plan.conditions.args)
+    if not count:
+        whole.add(f" ORDER BY {plan.order} LIMIT ? OFFSET ?", query.limit, query.offset)
+    return whole
+
+
+def scan_probe(tenant: str, query: EntityQuery, budget: int) -> Sql | None:
+    """For a query with an anchor term that would otherwise scan in id order: how many of the
+    matches its page needs are found within the first `budget` entities scanned. Fewer than
+    needed means the q is selective, and the anchor's value index should lead instead."""
+    if anchor(query) is None:
+        return None
+    plan = _plan(tenant, query, anchored=False)
+    if not plan.source.text.startswith("FROM entity_type") and query.selectors:
+        return None
+    need = query.offset + query.limit
     return (
         Sql()
-        .add("SELECT e.doc ")
-        .add(sql.text, *sql.args)
-        .add(conditions.text, *conditions.args)
-        .add(f" ORDER BY {order} LIMIT ? OFFSET ?", query.limit, query.offset)
+        .add("SELECT count(*) FROM (SELECT 1 FROM (SELECT (1")
+        .add(plan.conditions.text, *plan.conditions.args)
+        .add(") AS ok ")
+        .add(plan.source.text, *plan.source.args)
+        .add(f" ORDER BY {plan.order} LIMIT ?) WHERE ok LIMIT ?)", budget, need)
     )
+
+
+def _filters(sql: Sql, query: EntityQuery) -> None:
+    """The conditions on each entity besides its ids and types: attrs, q, scopeQ, geo."""
+    if query.attrs is not None and query.q is None:
+        sql.add(" AND (")
+        for index, iri in enumerate(query.attrs):
+            sql.add(" OR " if index else "")
+            sql.add("json_type(e.doc, ?) IS NOT NULL", attribute_path(iri))
+        sql.add(")")
+    for expression in (query.q, query.scope):
+        if expression is not None:
+            sql.add(" AND ")
+            _expression(sql, expression)
+    if query.geo is not None:
+        geo = query.geo
+        sql.add(
+            " AND EXISTS (SELECT 1 FROM geo g WHERE g.tenant = e.tenant AND g.eid = e.id"
+            " AND g.attr = ? AND geo_match(?, ?, ?, ?, g.geojson))",
+            geo.property,
+            geo.relation,
+            orjson.dumps(geo.geometry).decode(),
+            geo.max_distance,
+            geo.min_distance,
+        )
+
+
+def anchor(query: EntityQuery) -> Comparison | None:
+    """A term of the q that every match must satisfy and that the value index can answer: a
+    comparison of a whole attribute with numbers, or its equality with short strings."""
+    if query.q is None:
+        return None
+    terms = query.q.items if isinstance(query.q, Logical) and query.q.op == ";" else (query.q,)
+    for term in terms:
+        if not isinstance(term, Comparison) or term.path.sub or term.path.keys:
+            continue
+        kinds = {literal.kind for literal in term.values}
+        if term.op in (">", ">=", "<", "<=", "==") and kinds == {"number"}:
+            return term
+        if (
+            term.op == "=="
+            and not term.range
+            and kinds <= {"string", "uri"}
+            and all(len(str(literal.value)) <= MAX_INDEXED_TEXT for literal in term.values)
+        ):
+            return term
+    return None
+
+
+def _value_lookup(sql: Sql, tenant: str, term: Comparison) -> None:
+    sql.add(
+        "SELECT v.id FROM attr_value v WHERE v.tenant = ? AND v.attr = ?",
+        tenant,
+        term.path.attribute,
+    )
+    if {literal.kind for literal in term.values} == {"number"}:
+        if term.range:
+            sql.add(" AND v.num BETWEEN ? AND ?", term.values[0].value, term.values[1].value)
+        elif term.op == "==":
+            marks = ",".join("?" * len(term.values))
+            sql.add(f" AND v.num IN ({marks})", *(literal.value for literal in term.values))
+        else:
+            sql.add(f" AND v.num {term.op} ?", term.values[0].value)
+    else:
+        marks = ",".join("?" * len(term.values))
+        sql.add(f" AND v.txt IN ({marks})", *(str(literal.value) for literal in term.values))
 
 
 def _selectors(sql: Sql, selectors: tuple[Selector, ...]) -> None:
@@ -218,12 +302,15 @@ def _comparison(sql: Sql, term: Comparison) -> None:
     sql.add(
         "EXISTS (SELECT 1 FROM json_each(e.doc, ?) i WHERE ", attribute_path(term.path.attribute)
     )
-    paths = _value_paths(term.path, term.values[0].kind if term.op not in ("~=", "!~=") else "uri")
+    kinds = ["uri"] if term.op in ("~=", "!~=") else [literal.kind for literal in term.values]
     sql.add("(")
-    for index, value_path in enumerate(paths):
+    for index, (value_path, members) in enumerate(_value_paths(term.path, kinds)):
         if index:
             sql.add(" OR ")
         sql.add("EXISTS (SELECT 1 FROM json_each(i.value, ?) v WHERE ", value_path)
+        if not members:
+            # Elements of an array count as values; members of an object do not.
+            sql.add("typeof(v.key) != 'text' AND ")
         _predicate(sql, term)
         sql.add(")")
     sql.add("))")
@@ -231,11 +318,17 @@ def _comparison(sql: Sql, term: Comparison) -> None:
         sql.add(")")
 
 
-def _value_paths(path: Path, kind: str) -> list[str]:
+def _value_paths(path: Path, kinds: list[str]) -> list[tuple[str, bool]]:
+    """JSON paths, within an attribute instance, of the values a comparison looks at, each
+    with whether the members of an object there are values (languageMap) or not."""
     prefix = _instance_prefix(path)
     if path.sub and path.sub[-1] in MEMBERS:
-        return [prefix + _keys(path.keys)]
-    return [f"{prefix}.{member}{_keys(path.keys)}" for member in VALUE_MEMBERS[kind]]
+        return [(prefix + _keys(path.keys), False)]
+    members = dict.fromkeys(member for kind in kinds for member in VALUE_MEMBERS[kind])
+    return [
+        (f"{prefix}.{member}{_keys(path.keys)}", member == "languageMap" and not path.keys)
+        for member in members
+    ]
 
 
 def _instance_prefix(path: Path) -> str:

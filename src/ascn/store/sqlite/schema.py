@@ -1,11 +1,16 @@
-"""Named, recorded migrations of the SQLite schema, applied in order on open."""
+"""Named, recorded migrations of the SQLite schema, applied in order on open. A migration that
+adds an index fills it from the data already stored, in the same transaction."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-MIGRATIONS: list[tuple[str, str]] = [
+from ascn.store.sqlite.indexes import backfill_geometry, backfill_values
+
+Backfill = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
     (
         "entities and tenants",
         """
@@ -36,6 +41,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             created_at TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+        None,
     ),
     (
         "geometry index",
@@ -50,6 +56,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX geo_by_entity ON geo (tenant, eid);
         CREATE VIRTUAL TABLE geo_box USING rtree (id, min_x, max_x, min_y, max_y);
         """,
+        backfill_geometry,
+    ),
+    (
+        "attribute value index",
+        """
+        CREATE TABLE attr_value (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            num REAL,
+            txt TEXT
+        );
+        CREATE INDEX attr_value_by_entity ON attr_value (tenant, id);
+        CREATE INDEX attr_value_by_number ON attr_value (tenant, attr, num) WHERE num IS NOT NULL;
+        CREATE INDEX attr_value_by_text ON attr_value (tenant, attr, txt) WHERE txt IS NOT NULL;
+        """,
+        backfill_values,
     ),
 ]
 
@@ -61,7 +84,7 @@ def migrate(connection: sqlite3.Connection) -> None:
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
     done = {row[0] for row in connection.execute("SELECT version FROM schema_migration")}
-    for version, (name, script) in enumerate(MIGRATIONS, start=1):
+    for version, (name, script, backfill) in enumerate(MIGRATIONS, start=1):
         if version in done:
             continue
         connection.execute("BEGIN IMMEDIATE")
@@ -69,6 +92,8 @@ def migrate(connection: sqlite3.Connection) -> None:
             for statement in script.split(";"):
                 if statement.strip():
                     connection.execute(statement)
+            if backfill is not None:
+                backfill(connection)
             connection.execute(
                 "INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)",
                 (version, name, datetime.now(UTC).isoformat()),

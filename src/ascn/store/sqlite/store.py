@@ -20,16 +20,18 @@ from typing import Any, TypeVar
 import orjson
 
 from ascn.errors import InternalError, InvalidSetting
-from ascn.ngsild.geoquery import GeoQuery, bounds
-from ascn.ngsild.names import GEOPROPERTY
+from ascn.ngsild.geoquery import GeoQuery
 from ascn.ngsild.query import EntityQuery
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite import compiler
+from ascn.store.sqlite.indexes import index_geometry, index_values
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
 
 T = TypeVar("T")
 READERS = 4
+SCAN_BUDGET = 1000
+"""Entities scanned in id order before a selective q hands the lead to its value index."""
 CHUNK = 500
 
 
@@ -52,7 +54,7 @@ class SqliteStore:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = Writer(lambda: _connect(self.path))
+        self._writer = Writer(lambda: connect(self.path))
         await self._writer.alone(migrate)
 
     async def close(self) -> None:
@@ -67,7 +69,7 @@ class SqliteStore:
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = _connect(self.path)
+            connection = connect(self.path)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
@@ -109,17 +111,9 @@ class SqliteStore:
         return await self._write(job)
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
-        page = compiler.select(tenant, query)
-        total = compiler.select(tenant, query, count=True) if query.count else None
-
         def job(connection: sqlite3.Connection) -> tuple[list[Entity], int | None]:
-            counted = None
-            if total is not None:
-                counted = connection.execute(total.text, total.args).fetchone()[0]
-            rows = []
-            if query.limit:
-                rows = connection.execute(page.text, page.args).fetchall()
-            return [orjson.loads(row[0]) for row in rows], counted
+            docs, counted = run_query(connection, tenant, query)
+            return [orjson.loads(doc) for doc in docs], counted
 
         return await self._read(job)
 
@@ -179,7 +173,32 @@ class SqliteStore:
         return bool(count)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def run_query(
+    connection: sqlite3.Connection, tenant: str, query: EntityQuery
+) -> tuple[list[str], int | None]:
+    """The documents of a query's page, and the count if asked. With a q term the value index
+    can answer, the index leads the query, unless scanning in id order finds the page's
+    matches soon (an unselective q), which the scan probe tells."""
+    anchored = compiler.anchor(query) is not None
+    leads = anchored
+    probe = compiler.scan_probe(tenant, query, SCAN_BUDGET) if query.limit else None
+    if probe is not None:
+        leads = connection.execute(probe.text, probe.args).fetchone()[0] < (
+            query.offset + query.limit
+        )
+    counted = None
+    if query.count:
+        total = compiler.select(tenant, query, count=True, anchored=anchored)
+        counted = connection.execute(total.text, total.args).fetchone()[0]
+    docs: list[str] = []
+    if query.limit:
+        page = compiler.select(tenant, query, anchored=leads)
+        docs = [row[0] for row in connection.execute(page.text, page.args)]
+    return docs, counted
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the node's pragmas and SQL functions (regexp, geo_match)."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
@@ -235,7 +254,8 @@ def _apply(
         e for e in changes.puts if e["id"] not in existing or existing[e["id"]]["type"] != e["type"]
     ]
     gone = [(tenant, entity_id) for entity_id in changes.deletes]
-    _index_geometry(connection, tenant, changes, existing)
+    index_geometry(connection, tenant, changes, existing)
+    index_values(connection, tenant, changes, existing)
     stale = gone + [(tenant, e["id"]) for e in retyped if e["id"] in existing]
     if stale:
         connection.executemany("DELETE FROM entity_type WHERE tenant = ? AND id = ?", stale)
@@ -253,50 +273,6 @@ def _apply(
             " created_at = excluded.created_at, modified_at = excluded.modified_at",
             [_row(tenant, entity) for entity in changes.puts],
         )
-
-
-def _geometries(entity: Entity) -> list[tuple[str, str]]:
-    """The GeoProperty values of an entity, as (attribute IRI, GeoJSON text)."""
-    return [
-        (iri, orjson.dumps(instance["value"]).decode())
-        for iri, instances in entity["attrs"].items()
-        for instance in instances
-        if instance["type"] == GEOPROPERTY and isinstance(instance.get("value"), dict)
-    ]
-
-
-def _index_geometry(
-    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
-) -> None:
-    """Keep the geometry index in step: rewrite the rows of entities whose geometry changed."""
-    stale: list[str] = [entity_id for entity_id in changes.deletes if entity_id in existing]
-    fresh: list[tuple[str, list[tuple[str, str]]]] = []
-    for entity in changes.puts:
-        now = _geometries(entity)
-        before = _geometries(existing[entity["id"]]) if entity["id"] in existing else []
-        if now != before:
-            if before:
-                stale.append(entity["id"])
-            fresh.append((entity["id"], now))
-    for entity_id in stale:
-        connection.execute(
-            "DELETE FROM geo_box WHERE id IN (SELECT id FROM geo WHERE tenant = ? AND eid = ?)",
-            (tenant, entity_id),
-        )
-        connection.execute("DELETE FROM geo WHERE tenant = ? AND eid = ?", (tenant, entity_id))
-    for entity_id, geometries in fresh:
-        for iri, text in geometries:
-            box = bounds(text)
-            if box is None:
-                continue
-            cursor = connection.execute(
-                "INSERT INTO geo (tenant, eid, attr, geojson) VALUES (?, ?, ?, ?)",
-                (tenant, entity_id, iri, text),
-            )
-            connection.execute(
-                "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
-                (cursor.lastrowid, box[0], box[2], box[1], box[3]),
-            )
 
 
 def _row(tenant: str, entity: Entity) -> tuple[Any, ...]:

@@ -1,0 +1,261 @@
+"""Query latency with a million entities, against the store's own time for the same SQL.
+
+    python -m benchmarks.query [--entities 1000000] [--runs 200] [--store PATH]
+
+The benchmark fills a SQLite store through the node's own write path (AirQualityObserved-shaped
+entities spread over Bangkok), starts `ascn serve` on it, and times each query over HTTP, one
+request at a time. The raw figure runs the SQL the node compiles for the same query directly on
+the database (the store's own planning, execute and fetch; no HTTP, no JSON parsing); ratio =
+API / raw. With --store PATH the
+filled store is kept and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ascn.ngsild import changes
+from ascn.ngsild.context import core_terms
+from ascn.ngsild.entity import Limits, parse_entity
+from ascn.ngsild.geoquery import geo_query
+from ascn.ngsild.qlang import TypeName, expand, parse_q
+from ascn.ngsild.query import EntityQuery, Selector
+from ascn.ngsild.timestamps import now
+from ascn.store import Changes, open_store
+from ascn.store.sqlite.store import connect, run_query
+
+TYPE = "AirQualityObserved"
+OTHER = "TrafficFlowObserved"
+BATCH = 5000
+BANGKOK = (100.35, 13.60, 100.85, 14.00)
+"""min longitude, min latitude, max longitude, max latitude."""
+
+
+def entity_id(index: int) -> str:
+    return f"urn:ngsi-ld:{OTHER if index % 10 == 9 else TYPE}:bkk:{index:07d}"
+
+
+def entity(index: int, rng: random.Random) -> dict[str, Any]:
+    return {
+        "id": entity_id(index),
+        "type": OTHER if index % 10 == 9 else TYPE,
+        "PM2_5": {"type": "Property", "value": round(rng.uniform(0, 200), 2), "unitCode": "GQ"},
+        "NO2": {"type": "Property", "value": round(rng.uniform(0, 100), 2), "unitCode": "GQ"},
+        "refDevice": {"type": "Relationship", "object": f"urn:ngsi-ld:Device:{index % 5000}"},
+        "location": {
+            "type": "GeoProperty",
+            "value": {
+                "type": "Point",
+                "coordinates": [
+                    round(rng.uniform(BANGKOK[0], BANGKOK[2]), 6),
+                    round(rng.uniform(BANGKOK[1], BANGKOK[3]), 6),
+                ],
+            },
+        },
+    }
+
+
+async def fill(path: Path, count: int) -> None:
+    """Write the entities through the store's own transactions, BATCH at a time."""
+    store = open_store(f"sqlite:///{path}")
+    await store.open()
+    rng = random.Random(11)
+    terms = core_terms()
+    try:
+        for start in range(0, count, BATCH):
+            moment = now()
+            batch = [
+                changes.create(parse_entity(entity(i, rng), terms, Limits()), moment)
+                for i in range(start, min(count, start + BATCH))
+            ]
+
+            def plan(existing: Mapping[str, Any], batch: list[Any] = batch) -> tuple[Changes, None]:
+                return Changes(puts=batch), None
+
+            await store.transact("", [], plan)
+            print(f"\rfilled {min(count, start + BATCH):,}/{count:,}", end="", file=sys.stderr)
+    finally:
+        await store.close()
+    print(file=sys.stderr)
+
+
+def stored_count(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM entity").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_node(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ascn",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            f"sqlite:///{path}",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/ngsi-ld/v1"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the node did not start")
+
+
+def timed(run: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """Median and 99th percentile in milliseconds, after a few warm-up runs."""
+    for _ in range(5):
+        run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def selection(params: dict[str, str]) -> EntityQuery:
+    """The EntityQuery the node builds for these parameters (core context only)."""
+    terms = core_terms()
+    geo = None
+    if "georel" in params:
+        geo = geo_query(
+            params["georel"], params["geometry"], params["coordinates"], terms.expand("location")
+        )
+    return EntityQuery(
+        selectors=(Selector(types=TypeName(terms.expand(params["type"]))),),
+        q=expand(parse_q(params["q"]), terms.expand) if "q" in params else None,
+        geo=geo,
+        limit=int(params.get("limit", "20")),
+        offset=int(params.get("offset", "0")),
+        count=params.get("count") == "true",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--store", type=Path, default=None, help="keep the filled store here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = args.store or Path(folder, "query.db")
+        if stored_count(path) != args.entities:
+            path.unlink(missing_ok=True)
+            started = time.perf_counter()
+            asyncio.run(fill(path, args.entities))
+            print(
+                f"filled {args.entities:,} entities in {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+            )
+        measure(path, args.entities, args.runs)
+
+
+def measure(path: Path, count: int, runs: int) -> None:
+    rng = random.Random(5)
+    ids = [entity_id(i) for i in rng.sample(range(count), 500)]
+    centre = "[100.5018, 13.7563]"
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("type + q (PM2_5>100, ~50% match), limit 20", {"type": TYPE, "q": "PM2_5>100"}),
+        ("type + q (PM2_5>199.9, ~0.05% match), limit 20", {"type": TYPE, "q": "PM2_5>199.9"}),
+        (
+            "geo near 1 km of a point, limit 20",
+            {
+                "type": TYPE,
+                "georel": "near;maxDistance==1000",
+                "geometry": "Point",
+                "coordinates": centre,
+            },
+        ),
+        (
+            "count only of a type (limit=0&count=true)",
+            {"type": TYPE, "limit": "0", "count": "true"},
+        ),
+        ("deep page (offset=100000&limit=20)", {"type": TYPE, "offset": "100000", "limit": "20"}),
+    ]
+    raw = connect(path)
+    process, url = start_node(path)
+    rows = []
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            picks = iter(ids * (runs // len(ids) + 2))
+
+            def retrieve() -> None:
+                response = client.get(f"/entities/{next(picks)}")
+                assert response.status_code == 200, response.text
+
+            raw_ids = iter(ids * (runs // len(ids) + 2))
+
+            def retrieve_raw() -> None:
+                raw.execute(
+                    "SELECT doc FROM entity WHERE tenant = '' AND id = ?", (next(raw_ids),)
+                ).fetchall()
+
+            rows.append(("retrieve by id", timed(retrieve, runs), timed(retrieve_raw, runs)))
+            for title, params in cases:
+                query = selection(params)
+
+                def api(params: dict[str, str] = params) -> None:
+                    response = client.get("/entities", params=params)
+                    assert response.status_code == 200, response.text
+
+                def direct(query: EntityQuery = query) -> None:
+                    run_query(raw, "", query)
+
+                rows.append((title, timed(api, runs), timed(direct, runs)))
+    finally:
+        process.terminate()
+        process.wait(30)
+        raw.close()
+    print(f"{count:,} entities, SQLite, {runs} runs each, one request at a time")
+    print(
+        f"{'query':<50} {'API median':>11} {'API p99':>9} {'raw median':>11} {'raw p99':>9}"
+        f" {'ratio':>6}"
+    )
+    for title, (median, p99), (raw_median, raw_p99) in rows:
+        print(
+            f"{title:<50} {median:>9.2f}ms {p99:>7.2f}ms {raw_median:>9.3f}ms"
+            f" {raw_p99:>7.3f}ms {median / raw_median:>6.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

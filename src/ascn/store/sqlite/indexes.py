@@ -1,0 +1,129 @@
+"""The SQLite store's secondary indexes, kept in step with each write: the geometry of
+GeoProperties (an R*Tree of their boxes) and the scalar values of attributes (numbers and short
+strings), which let a query start from the few entities a selective condition allows.
+
+Rows are rewritten only for entities whose indexed content changed."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from ascn.ngsild.geoquery import bounds
+from ascn.ngsild.names import GEOPROPERTY
+from ascn.store.base import Changes, Entity
+from ascn.store.sqlite.compiler import MAX_INDEXED_TEXT
+
+VALUE_MEMBERS = ("value", "valueList", "object", "vocab", "json")
+"""Members whose scalars (or array elements) the q language compares (with languageMap)."""
+
+
+def geometries(entity: Entity) -> list[tuple[str, str]]:
+    """The GeoProperty values of an entity, as (attribute IRI, GeoJSON text)."""
+    return [
+        (iri, orjson.dumps(instance["value"]).decode())
+        for iri, instances in entity["attrs"].items()
+        for instance in instances
+        if instance["type"] == GEOPROPERTY and isinstance(instance.get("value"), dict)
+    ]
+
+
+def index_geometry(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    """Keep the geometry index in step: rewrite the rows of entities whose geometry changed."""
+    stale: list[str] = [entity_id for entity_id in changes.deletes if entity_id in existing]
+    fresh: list[tuple[str, list[tuple[str, str]]]] = []
+    for entity in changes.puts:
+        now = geometries(entity)
+        before = geometries(existing[entity["id"]]) if entity["id"] in existing else []
+        if now != before:
+            if before:
+                stale.append(entity["id"])
+            fresh.append((entity["id"], now))
+    for entity_id in stale:
+        connection.execute(
+            "DELETE FROM geo_box WHERE id IN (SELECT id FROM geo WHERE tenant = ? AND eid = ?)",
+            (tenant, entity_id),
+        )
+        connection.execute("DELETE FROM geo WHERE tenant = ? AND eid = ?", (tenant, entity_id))
+    for entity_id, shapes in fresh:
+        _insert_geometries(connection, tenant, entity_id, shapes)
+
+
+def _insert_geometries(
+    connection: sqlite3.Connection, tenant: str, entity_id: str, geometries: list[tuple[str, str]]
+) -> None:
+    for iri, text in geometries:
+        box = bounds(text)
+        if box is None:
+            continue
+        cursor = connection.execute(
+            "INSERT INTO geo (tenant, eid, attr, geojson) VALUES (?, ?, ?, ?)",
+            (tenant, entity_id, iri, text),
+        )
+        connection.execute(
+            "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+            (cursor.lastrowid, box[0], box[2], box[1], box[3]),
+        )
+
+
+def values(entity: Entity) -> set[tuple[str, float | None, str | None]]:
+    """(attribute IRI, number, text) of every indexable scalar an entity's attributes hold."""
+    found: set[tuple[str, float | None, str | None]] = set()
+    for iri, instances in entity["attrs"].items():
+        for instance in instances:
+            scalars: list[Any] = []
+            for member in VALUE_MEMBERS:
+                value = instance.get(member)
+                scalars.extend(value if isinstance(value, list) else [value])
+            language_map = instance.get("languageMap")
+            if isinstance(language_map, dict):
+                scalars.extend(language_map.values())
+            for scalar in scalars:
+                if isinstance(scalar, bool) or scalar is None:
+                    continue
+                if isinstance(scalar, int | float):
+                    found.add((iri, float(scalar), None))
+                elif isinstance(scalar, str) and len(scalar) <= MAX_INDEXED_TEXT:
+                    found.add((iri, None, scalar))
+    return found
+
+
+def index_values(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    stale = [(tenant, entity_id) for entity_id in changes.deletes if entity_id in existing]
+    rows: list[tuple[str, str, str, float | None, str | None]] = []
+    for entity in changes.puts:
+        now = values(entity)
+        if entity["id"] in existing:
+            if now == values(existing[entity["id"]]):
+                continue
+            stale.append((tenant, entity["id"]))
+        rows.extend((tenant, entity["id"], iri, num, txt) for iri, num, txt in now)
+    if stale:
+        connection.executemany("DELETE FROM attr_value WHERE tenant = ? AND id = ?", stale)
+    if rows:
+        connection.executemany(
+            "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)", rows
+        )
+
+
+def backfill_geometry(connection: sqlite3.Connection) -> None:
+    """Index the geometry of every stored entity (when the index is first created)."""
+    for tenant, doc in connection.execute("SELECT tenant, doc FROM entity").fetchall():
+        entity = orjson.loads(doc)
+        _insert_geometries(connection, tenant, entity["id"], geometries(entity))
+
+
+def backfill_values(connection: sqlite3.Connection) -> None:
+    """Index the values of every stored entity (when the index is first created)."""
+    for tenant, doc in connection.execute("SELECT tenant, doc FROM entity").fetchall():
+        entity = orjson.loads(doc)
+        connection.executemany(
+            "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)",
+            [(tenant, entity["id"], iri, num, txt) for iri, num, txt in values(entity)],
+        )
