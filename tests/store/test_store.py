@@ -236,4 +236,5 @@ def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
         (1, "entities and tenants"),
         (2, "geometry index"),
         (3, "attribute value index"),
+        (4, "entity counts per type"),
     ]

@@ -27,6 +27,14 @@ RELATIONS = ("near", "within", "contains", "intersects", "equals", "disjoint", "
 EARTH_RADIUS = 6_371_008.8
 _MODIFIER = re.compile(r"^(maxDistance|minDistance)==(\d+(?:\.\d+)?)$")
 
+_NOT_A_GEOMETRY = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    shapely.errors.ShapelyError,
+)
 Box = tuple[float, float, float, float]
 """min longitude, min latitude, max longitude, max latitude."""
 
@@ -57,7 +65,7 @@ class GeoQuery:
         the reference."""
         try:
             target = _shape(value.encode() if isinstance(value, str) else orjson.dumps(value))
-        except (ValueError, TypeError, shapely.errors.ShapelyError):
+        except _NOT_A_GEOMETRY:
             return False
         reference = _shape(orjson.dumps(self.geometry))
         if self.relation == "near":
@@ -109,22 +117,24 @@ def geo_query(georel: str, geometry: Any, coordinates: Any, geoproperty: str) ->
         raise BadRequestData("georel near needs a Point geometry")
     try:
         _shape(orjson.dumps(reference))
-    except (ValueError, TypeError, shapely.errors.ShapelyError) as error:
+    except _NOT_A_GEOMETRY as error:
         raise BadRequestData(f"the geometry is not valid: {error}") from None
     return GeoQuery(relation, reference, geoproperty, max_distance, min_distance)
 
 
 def distance_box(longitude: float, latitude: float, metres: float) -> Box:
-    """A longitude/latitude box holding every point within `metres` of a point."""
-    dlat = math.degrees(metres / EARTH_RADIUS)
-    cos = math.cos(math.radians(latitude))
-    dlon = 180.0 if cos < 1e-9 else min(180.0, math.degrees(metres / (EARTH_RADIUS * cos)))
-    return (
-        max(-180.0, longitude - dlon),
-        max(-90.0, latitude - dlat),
-        min(180.0, longitude + dlon),
-        min(90.0, latitude + dlat),
-    )
+    """A longitude/latitude box holding every point within `metres` of a point (the exact
+    bounds of a spherical cap: its widest longitude is reached off the centre's parallel)."""
+    angle = metres / EARTH_RADIUS
+    dlat = math.degrees(angle)
+    south, north = latitude - dlat, latitude + dlat
+    if north >= 90.0 or south <= -90.0 or angle >= math.pi / 2:
+        return (-180.0, max(-90.0, south), 180.0, min(90.0, north))
+    ratio = math.sin(angle) / math.cos(math.radians(latitude))
+    dlon = 180.0 if ratio >= 1.0 else math.degrees(math.asin(ratio))
+    if longitude - dlon < -180.0 or longitude + dlon > 180.0:
+        return (-180.0, south, 180.0, north)
+    return (longitude - dlon, south, longitude + dlon, north)
 
 
 def haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -146,7 +156,7 @@ def bounds(value: Any) -> Box | None:
     try:
         text = value.encode() if isinstance(value, str) else orjson.dumps(value)
         minx, miny, maxx, maxy = _shape(text).bounds
-    except (ValueError, TypeError, shapely.errors.ShapelyError):
+    except _NOT_A_GEOMETRY:
         return None
     return (minx, miny, maxx, maxy)
 

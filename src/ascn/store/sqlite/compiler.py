@@ -81,7 +81,7 @@ def _plan(tenant: str, query: EntityQuery, anchored: bool) -> _Plan:
         plan.source.add(
             " AND e.id IN (SELECT g.eid FROM geo g WHERE g.id IN (SELECT b.id FROM geo_box b"
             " WHERE b.min_x <= ? AND b.max_x >= ? AND b.min_y <= ? AND b.max_y >= ?)"
-            " AND g.tenant = ? AND g.attr = ?)",
+            " AND +g.tenant = ? AND +g.attr = ?)",
             box[2],
             box[0],
             box[3],
@@ -118,11 +118,11 @@ def select(tenant: str, query: EntityQuery, *, count: bool = False, anchored: bo
     `anchored`, the value index of the query's anchor term (see anchor) drives the query."""
     plan = _plan(tenant, query, anchored)
     if plan.by_type and not plan.conditions.parts:
-        # Only the type selects: count and page on the covering type index alone.
+        # Only the type selects: the count is kept per type, pages come from the type index.
         single = plan.source.args[1]
         if count:
             return Sql().add(
-                "SELECT count(*) FROM entity_type t WHERE t.tenant = ? AND t.type = ?",
+                "SELECT coalesce((SELECT n FROM type_count WHERE tenant = ? AND type = ?), 0)",
                 tenant,
                 single,
             )

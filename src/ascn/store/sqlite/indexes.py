@@ -1,12 +1,14 @@
-"""The SQLite store's secondary indexes, kept in step with each write: the geometry of
-GeoProperties (an R*Tree of their boxes) and the scalar values of attributes (numbers and short
-strings), which let a query start from the few entities a selective condition allows.
+"""The SQLite store's secondary indexes, kept in step with each write: the types of entities
+(and how many entities each type has), the geometry of GeoProperties (an R*Tree of their
+boxes) and the scalar values of attributes (numbers and short strings), which let a query start
+from the few entities a selective condition allows.
 
 Rows are rewritten only for entities whose indexed content changed."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -18,6 +20,41 @@ from ascn.store.sqlite.compiler import MAX_INDEXED_TEXT
 
 VALUE_MEMBERS = ("value", "valueList", "object", "vocab", "json")
 """Members whose scalars (or array elements) the q language compares (with languageMap)."""
+
+
+def index_types(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    delta: Counter[str] = Counter()
+    stale: list[str] = []
+    fresh: list[tuple[str, str, str]] = []
+    for entity in changes.puts:
+        before = existing.get(entity["id"])
+        if before is not None and before["type"] == entity["type"]:
+            continue
+        if before is not None:
+            stale.append(entity["id"])
+            delta.subtract(before["type"])
+        delta.update(entity["type"])
+        fresh.extend((tenant, kind, entity["id"]) for kind in entity["type"])
+    for entity_id in changes.deletes:
+        if entity_id in existing:
+            stale.append(entity_id)
+            delta.subtract(existing[entity_id]["type"])
+    if stale:
+        connection.executemany(
+            "DELETE FROM entity_type WHERE tenant = ? AND id = ?", [(tenant, i) for i in stale]
+        )
+    if fresh:
+        connection.executemany("INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)", fresh)
+    changed = [(tenant, kind, n) for kind, n in delta.items() if n]
+    if changed:
+        connection.executemany(
+            "INSERT INTO type_count (tenant, type, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (tenant, type) DO UPDATE SET n = n + excluded.n",
+            changed,
+        )
+        connection.execute("DELETE FROM type_count WHERE tenant = ? AND n <= 0", (tenant,))
 
 
 def geometries(entity: Entity) -> list[tuple[str, str]]:

@@ -74,6 +74,20 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
         """,
         backfill_values,
     ),
+    (
+        "entity counts per type",
+        """
+        CREATE TABLE type_count (
+            tenant TEXT NOT NULL,
+            type TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (tenant, type)
+        ) WITHOUT ROWID;
+        INSERT INTO type_count (tenant, type, n)
+            SELECT tenant, type, count(*) FROM entity_type GROUP BY tenant, type
+        """,
+        None,
+    ),
 ]
 
 

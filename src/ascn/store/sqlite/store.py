@@ -24,7 +24,7 @@ from ascn.ngsild.geoquery import GeoQuery
 from ascn.ngsild.query import EntityQuery
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite import compiler
-from ascn.store.sqlite.indexes import index_geometry, index_values
+from ascn.store.sqlite.indexes import index_geometry, index_types, index_values
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
 
@@ -250,21 +250,13 @@ def _apply(
             "INSERT OR IGNORE INTO tenant (name, created_at) VALUES (?, ?)",
             (tenant, changes.puts[0]["modifiedAt"]),
         )
-    retyped = [
-        e for e in changes.puts if e["id"] not in existing or existing[e["id"]]["type"] != e["type"]
-    ]
-    gone = [(tenant, entity_id) for entity_id in changes.deletes]
+    index_types(connection, tenant, changes, existing)
     index_geometry(connection, tenant, changes, existing)
     index_values(connection, tenant, changes, existing)
-    stale = gone + [(tenant, e["id"]) for e in retyped if e["id"] in existing]
-    if stale:
-        connection.executemany("DELETE FROM entity_type WHERE tenant = ? AND id = ?", stale)
-    if gone:
-        connection.executemany("DELETE FROM entity WHERE tenant = ? AND id = ?", gone)
-    if retyped:
+    if changes.deletes:
         connection.executemany(
-            "INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)",
-            [(tenant, t, e["id"]) for e in retyped for t in e["type"]],
+            "DELETE FROM entity WHERE tenant = ? AND id = ?",
+            [(tenant, entity_id) for entity_id in changes.deletes],
         )
     if changes.puts:
         connection.executemany(
