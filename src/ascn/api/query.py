@@ -176,14 +176,13 @@ def query_from_body(request: Request, body: dict[str, Any], terms: TermMap) -> E
     return _selection(request, terms, selectors, attrs, body.get("q"), body.get("scopeQ"), geo)
 
 
-def _page_links(request: Request, query: EntityQuery, found: int, total: int | None) -> list[str]:
+def _page_links(request: Request, query: EntityQuery, more: bool) -> list[str]:
+    """rel="prev" and rel="next" Link values (clause 5.5.9), for the pages that exist."""
     links = []
     base = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")]
-    if query.offset > 0:
-        previous = max(0, query.offset - query.limit)
-        links.append(("prev", previous))
-    more = found == query.limit and (total is None or query.offset + found < total)
-    if more and query.limit:
+    if query.offset > 0 and query.limit:
+        links.append(("prev", max(0, query.offset - query.limit)))
+    if more:
         links.append(("next", query.offset + query.limit))
     return [
         f"<{request.url.path}?{urlencode([*base, ('limit', query.limit), ('offset', offset)])}>;"
@@ -195,9 +194,13 @@ def _page_links(request: Request, query: EntityQuery, found: int, total: int | N
 async def _answer(
     request: Request, media: str, terms: TermMap, view: View, query: EntityQuery
 ) -> Response:
-    entities, total = await node_of(request).entities.query(params.tenant(request), query)
+    # One entity more than the page tells whether a next page exists.
+    probe = dataclasses.replace(query, limit=query.limit + 1) if query.limit else query
+    entities, total = await node_of(request).entities.query(params.tenant(request), probe)
+    more = len(entities) > query.limit
+    entities = entities[: query.limit]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else {}
-    links = _page_links(request, query, len(entities), total)
+    links = _page_links(request, query, more)
     if media == GEO_JSON:
         geometry = terms.expand(request.query_params.get("geometryProperty", "location"))
         body: Any = {
@@ -231,6 +234,8 @@ async def post_query(request: Request) -> Response:
     if not isinstance(payload.body, dict):
         raise BadRequestData("the body must be a Query object")
     selection = query_from_body(request, payload.body, scope.terms)
+    if selection.attrs is not None and "attrs" not in request.query_params:
+        view = dataclasses.replace(view, attrs=frozenset(selection.attrs))
     join = payload.body.get("join")
     if join is not None and "join" not in request.query_params:
         if join not in ("inline", "flat"):

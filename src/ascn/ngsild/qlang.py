@@ -292,22 +292,27 @@ class _Parser:
         return Comparison(path, op, tuple(values))
 
     def pattern(self) -> str:
-        if self.peek() == '"':
-            return self.quoted()
+        """A regular expression, quoted, or unquoted up to a ";", "|" or ")" outside its own
+        parentheses."""
         start = self.at
-        depth = 0
-        while self.at < len(self.text):
-            char = self.text[self.at]
-            if char in ";|" or (char == ")" and depth == 0):
-                break
-            depth += {"(": 1, ")": -1}.get(char, 0)
-            self.at += 1
-        if self.at == start:
+        quoted = self.peek() == '"'
+        if quoted:
+            pattern = self.quoted()
+        else:
+            depth = 0
+            while self.at < len(self.text):
+                char = self.text[self.at]
+                if depth == 0 and (char in ";|" or char == ")"):
+                    break
+                depth += {"(": 1, ")": -1}.get(char, 0)
+                self.at += 1
+            pattern = self.text[start : self.at]
+        if not pattern and not quoted:
             raise self.fail("expected a regular expression")
-        pattern = self.text[start : self.at]
         try:
             re.compile(pattern)
         except re.error as error:
+            self.at = start
             raise self.fail(f"invalid regular expression: {error}") from None
         return pattern
 
@@ -347,7 +352,8 @@ def classify(raw: str) -> Literal:
         return Literal("boolean", raw == "true")
     if _NUMBER.fullmatch(raw):
         number = float(raw)
-        return Literal("number", int(number) if number.is_integer() and "." not in raw else number)
+        whole = number.is_integer() and "." not in raw and abs(number) < 2**63
+        return Literal("number", int(number) if whole else number)
     for kind, parse in (
         ("datetime", datetime.fromisoformat),
         ("date", date.fromisoformat),

@@ -165,7 +165,7 @@ def scan_probe(tenant: str, query: EntityQuery, budget: int) -> Sql | None:
 
 def _filters(sql: Sql, query: EntityQuery) -> None:
     """The conditions on each entity besides its ids and types: attrs, q, scopeQ, geo."""
-    if query.attrs is not None and query.q is None:
+    if query.attrs is not None:
         sql.add(" AND (")
         for index, iri in enumerate(query.attrs):
             sql.add(" OR " if index else "")
