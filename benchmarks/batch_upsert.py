@@ -15,12 +15,11 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,12 @@ import orjson
 from ascn.ngsild import changes
 from ascn.ngsild.context import core_terms
 from ascn.ngsild.entity import Limits, parse_entity
+from ascn.ngsild.geoquery import bounds
 from ascn.ngsild.timestamps import now
+from ascn.store.sqlite.indexes import geometries
+from ascn.store.sqlite.indexes import values as index_values
 from ascn.store.sqlite.schema import migrate
+from benchmarks.node import serving
 
 POLLUTANTS = ("NO2", "O3", "PM10", "PM2_5", "CO", "SO2")
 
@@ -63,13 +66,17 @@ def entity(index: int, rng: random.Random) -> dict[str, Any]:
     return document
 
 
-def raw_rate(entities: list[dict[str, Any]], folder: Path, runs: int = 3) -> float:
-    """Rows per second for SQLite writing the node's own rows in one executemany transaction
-    (the best of a few runs, each on a fresh file)."""
-    return max(_raw_once(entities, folder / f"raw{run}.db") for run in range(runs))
+def raw_rate(
+    entities: list[dict[str, Any]], folder: Path, indexed: frozenset[str], runs: int = 3
+) -> float:
+    """Entities per second for SQLite writing the node's own rows in one executemany
+    transaction (the best of a few runs, each on a fresh file)."""
+    return max(_raw_once(entities, folder / f"raw{run}.db", indexed) for run in range(runs))
 
 
-def _raw_once(entities: list[dict[str, Any]], path: Path) -> float:
+def _raw_once(entities: list[dict[str, Any]], path: Path, indexed: frozenset[str]) -> float:
+    """The rows the node writes for new entities: entity, type (and count), geometry (and its
+    box) and, for indexed attributes, value rows."""
     terms = core_terms()
     moment = now()
     stored = [changes.create(parse_entity(e, terms, Limits()), moment) for e in entities]
@@ -77,6 +84,10 @@ def _raw_once(entities: list[dict[str, Any]], path: Path) -> float:
         ("", e["id"], orjson.dumps(e).decode(), e["createdAt"], e["modifiedAt"]) for e in stored
     ]
     types = [("", t, e["id"]) for e in stored for t in e["type"]]
+    counts = Counter(t for _, t, _ in types)
+    shapes = [("", e["id"], iri, text) for e in stored for iri, text in geometries(e)]
+    boxes = [bounds(text) for *_, text in shapes]
+    values = [("", e["id"], *row) for e in stored for row in sorted(index_values(e, indexed))]
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
@@ -87,6 +98,20 @@ def _raw_once(entities: list[dict[str, Any]], path: Path) -> float:
         "INSERT INTO entity (tenant, id, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?)", rows
     )
     connection.executemany("INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)", types)
+    connection.executemany(
+        "INSERT INTO type_count (tenant, type, n) VALUES ('', ?, ?)", counts.items()
+    )
+    connection.executemany(
+        "INSERT INTO geo (id, tenant, eid, attr, geojson) VALUES (?, ?, ?, ?, ?)",
+        [(n, *shape) for n, shape in enumerate(shapes, start=1)],
+    )
+    connection.executemany(
+        "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+        [(n, b[0], b[2], b[1], b[3]) for n, b in enumerate(boxes, start=1) if b is not None],
+    )
+    connection.executemany(
+        "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)", values
+    )
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - started
     connection.close()
@@ -107,7 +132,7 @@ async def http_rate(url: str, bodies: list[bytes], concurrency: int) -> tuple[fl
             while not queue.empty():
                 body = queue.get_nowait()
                 response = await client.post(
-                    "/ngsi-ld/v1/entityOperations/upsert", content=body, headers=headers
+                    "/entityOperations/upsert", content=body, headers=headers
                 )
                 statuses.append(response.status_code)
 
@@ -117,69 +142,36 @@ async def http_rate(url: str, bodies: list[bytes], concurrency: int) -> tuple[fl
     return len(bodies) / elapsed, statuses
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_node(store: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ascn",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{store}",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ngsi-ld/v1").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the node did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--indexed-attributes", default="", help="as the node's setting (e.g. PM2_5,NO2)"
+    )
     args = parser.parse_args()
+    indexed = frozenset(
+        core_terms().expand(n.strip()) for n in args.indexed_attributes.split(",") if n.strip()
+    )
     rng = random.Random(7)
     entities = [entity(i, rng) for i in range(args.entities)]
     bodies = [
         orjson.dumps(entities[i : i + args.batch]) for i in range(0, len(entities), args.batch)
     ]
     with tempfile.TemporaryDirectory() as folder:
-        raw = raw_rate(entities, Path(folder))
-        process, url = start_node(Path(folder, "node.db"))
-        try:
+        raw = raw_rate(entities, Path(folder), indexed)
+        flags = ("--indexed-attributes", args.indexed_attributes) if indexed else ()
+        with serving(Path(folder, "node.db"), *flags) as url:
             created, first = asyncio.run(http_rate(url, bodies, args.concurrency))
             replaced, second = asyncio.run(http_rate(url, bodies, args.concurrency))
-        finally:
-            process.terminate()
-            process.wait(30)
     if set(first) != {201} or set(second) != {204}:
         sys.exit(f"unexpected statuses: {sorted(set(first))} then {sorted(set(second))}")
     print(
         f"entities {args.entities}, {args.batch} per request, {args.concurrency} connections,"
-        f" {os.cpu_count()} cores"
+        f" {os.cpu_count()} cores, indexed attributes: {args.indexed_attributes or 'none'}"
     )
-    print(f"raw SQLite executemany, one transaction : {raw:10,.0f} rows/s")
+    print(f"raw SQLite executemany, one transaction : {raw:10,.0f} entities/s")
     print(
         f"HTTP batch upsert, new entities        : {created * args.batch:10,.0f} entities/s"
         f"  ratio {created * args.batch / raw:.2f}"

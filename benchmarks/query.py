@@ -3,11 +3,10 @@
     python -m benchmarks.query [--entities 1000000] [--runs 200] [--store PATH]
 
 The benchmark fills a SQLite store through the node's own write path (AirQualityObserved-shaped
-entities spread over Bangkok), starts `ascn serve` on it, and times each query over HTTP, one
-request at a time. The raw figure runs the SQL the node compiles for the same query directly on
-the database (the store's own planning, execute and fetch; no HTTP, no JSON parsing); ratio =
-API / raw. With --store PATH the
-filled store is kept and reused by later runs.
+entities spread over Bangkok), starts `ascn serve --indexed-attributes PM2_5` on it, and times
+each query over HTTP, one request at a time. The raw figure runs the store's own planning and
+SQL for the same query directly on the database (execute and fetch; no HTTP, no JSON parsing);
+ratio = API / raw. With --store PATH the filled store is kept and reused by later runs.
 """
 
 from __future__ import annotations
@@ -15,10 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,10 +34,13 @@ from ascn.ngsild.query import EntityQuery, Selector
 from ascn.ngsild.timestamps import now
 from ascn.store import Changes, open_store
 from ascn.store.sqlite.store import connect, run_query
+from benchmarks.node import serving
 
 TYPE = "AirQualityObserved"
 OTHER = "TrafficFlowObserved"
 BATCH = 5000
+INDEXED = frozenset({core_terms().expand("PM2_5")})
+"""The node indexes the values of PM2_5 (--indexed-attributes PM2_5), which the q filters use."""
 BANGKOK = (100.35, 13.60, 100.85, 14.00)
 """min longitude, min latitude, max longitude, max latitude."""
 
@@ -71,7 +71,7 @@ def entity(index: int, rng: random.Random) -> dict[str, Any]:
 
 async def fill(path: Path, count: int) -> None:
     """Write the entities through the store's own transactions, BATCH at a time."""
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(f"sqlite:///{path}", INDEXED)
     await store.open()
     rng = random.Random(11)
     terms = core_terms()
@@ -101,42 +101,6 @@ def stored_count(path: Path) -> int:
             return int(connection.execute("SELECT count(*) FROM entity").fetchone()[0])
         except sqlite3.OperationalError:
             return 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_node(path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ascn",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:///{path}",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/ngsi-ld/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the node did not start")
 
 
 def timed(run: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -212,10 +176,10 @@ def measure(path: Path, count: int, runs: int) -> None:
         ("deep page (offset=100000&limit=20)", {"type": TYPE, "offset": "100000", "limit": "20"}),
     ]
     raw = connect(path)
-    process, url = start_node(path)
     rows = []
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
+        flags = ("--indexed-attributes", "PM2_5")
+        with serving(path, *flags) as url, httpx.Client(base_url=url, timeout=60) as client:
             picks = iter(ids * (runs // len(ids) + 2))
 
             def retrieve() -> None:
@@ -238,12 +202,10 @@ def measure(path: Path, count: int, runs: int) -> None:
                     assert response.status_code == 200, response.text
 
                 def direct(query: EntityQuery = query) -> None:
-                    run_query(raw, "", query)
+                    run_query(raw, "", query, INDEXED)
 
                 rows.append((title, timed(api, runs), timed(direct, runs)))
     finally:
-        process.terminate()
-        process.wait(30)
         raw.close()
     print(f"{count:,} entities, SQLite, {runs} runs each, one request at a time")
     print(

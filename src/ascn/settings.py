@@ -46,6 +46,12 @@ class Settings:
     context_max_bytes: int = _setting(
         1024 * 1024, "Largest remote @context document accepted, in bytes."
     )
+    indexed_attributes: str = _setting(
+        "",
+        "Attributes whose values are indexed, so that a selective q filter on them starts from"
+        " the index (comma-separated names, expanded with the core @context, or IRIs). Each"
+        " one costs write throughput.",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
     @classmethod

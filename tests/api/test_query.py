@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from ascn.ngsild.geoquery import haversine
+from ascn.settings import Settings
 from tests.support.http import CORE, assert_problem, link
-from tests.support.servers import static_files
+from tests.support.servers import free_port, static_files
 
 DEFAULT = "https://uri.etsi.org/ngsi-ld/default-context/"
 PALACE = [100.4913, 13.7500]
@@ -171,6 +172,22 @@ def context_url(tmp_path: Path) -> Iterator[str]:
     (folder / "city.jsonld").write_text(json.dumps({"@context": terms}))
     with static_files(folder) as base:
         yield f"{base}/city.jsonld"
+
+
+INDEXED = "height,name,population,temperature,locatedAt,noise,open,area,text,description"
+
+
+@pytest.fixture(params=["scan", "value index"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every query test runs twice: on a node without a value index, and on one that indexes
+    the values of the data set's attributes (a selective q then starts from the index)."""
+    indexed = INDEXED if request.param == "value index" else ""
+    return Settings(
+        port=free_port(),
+        store=f"sqlite:///{tmp_path}/node.db",
+        open=True,
+        indexed_attributes=indexed,
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ascn.errors import AlreadyExists, AscnError
-from ascn.ngsild.qlang import TypeName
+from ascn.ngsild.qlang import TypeName, expand, parse_q
 from ascn.ngsild.query import EntityQuery, Selector
 from ascn.store import Changes, ContextRecord, Store, open_store
 
@@ -238,3 +238,44 @@ def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
         (3, "attribute value index"),
         (4, "entity counts per type"),
     ]
+
+
+def test_the_value_index_follows_the_attributes_named(tmp_path: Path) -> None:
+    """Queries answer the same with the value index or without it, and reopening the store with
+    other attributes named fills the index for them and drops the rest."""
+    url = f"sqlite:///{tmp_path}/v.db"
+    n = "https://example.org/n"
+    selective = EntityQuery(
+        selectors=(of_type(SENSOR),),
+        q=expand(parse_q("n>=97"), lambda name: "https://example.org/" + name),
+        limit=10,
+        count=True,
+    )
+    expected = ([sensor(k)["id"] for k in (97, 98, 99)], 3)
+
+    async def write(store: Store) -> None:
+        await store.transact("", ["x"], put_all(*(sensor(k) for k in range(100))))
+
+    async def ask(store: Store) -> tuple[list[str], int | None]:
+        found, total = await store.query("", selective)
+        return [e["id"] for e in found], total
+
+    async def on(indexed: frozenset[str], body: Callable[[Store], Any]) -> Any:
+        store = open_store(url, indexed)
+        await store.open()
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    def index_rows() -> int:
+        with sqlite3.connect(tmp_path / "v.db") as connection:
+            return int(connection.execute("SELECT count(*) FROM attr_value").fetchone()[0])
+
+    run(on(frozenset({n}), write))
+    assert index_rows() == 100
+    assert run(on(frozenset({n}), ask)) == expected
+    assert run(on(frozenset(), ask)) == expected
+    assert index_rows() == 0
+    assert run(on(frozenset({n}), ask)) == expected
+    assert index_rows() == 100

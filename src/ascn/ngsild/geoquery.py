@@ -154,8 +154,16 @@ def metres_to(reference: BaseGeometry, target: BaseGeometry) -> float:
 def bounds(value: Any) -> Box | None:
     """The box of a GeoJSON geometry (or its JSON text), None if it is not one."""
     try:
-        text = value.encode() if isinstance(value, str) else orjson.dumps(value)
-        minx, miny, maxx, maxy = _shape(text).bounds
+        geometry = orjson.loads(value) if isinstance(value, str) else value
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if (
+            geometry.get("type") == "Point"
+            and isinstance(coordinates, list)
+            and len(coordinates) >= 2
+            and all(type(c) in (int, float) for c in coordinates[:2])
+        ):
+            return (coordinates[0], coordinates[1], coordinates[0], coordinates[1])
+        minx, miny, maxx, maxy = _shape(orjson.dumps(geometry)).bounds
     except _NOT_A_GEOMETRY:
         return None
     return (minx, miny, maxx, maxy)

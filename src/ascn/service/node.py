@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ascn.ngsild.context import core_terms
 from ascn.ngsild.entity import Limits
 from ascn.service.batch import BatchService
 from ascn.service.contexts import ContextService
@@ -14,7 +15,12 @@ from ascn.store import Store, open_store
 class Node:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
-        self.store = store or open_store(settings.store)
+        indexed = frozenset(
+            core_terms().expand(name.strip())
+            for name in settings.indexed_attributes.split(",")
+            if name.strip()
+        )
+        self.store = store or open_store(settings.store, indexed)
         limits = Limits(max_attributes=settings.max_attributes, max_nesting=settings.max_nesting)
         self.contexts = ContextService(self.store, settings)
         self.entities = EntityService(self.store, limits)

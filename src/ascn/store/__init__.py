@@ -6,12 +6,13 @@ from ascn.errors import InvalidSetting
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Store
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names (not yet opened)."""
+def open_store(url: str, indexed: frozenset[str] = frozenset()) -> Store:
+    """The store a URL names (not yet opened); `indexed` names the attribute IRIs whose values
+    it indexes."""
     if url.startswith("sqlite://"):
         from ascn.store.sqlite.store import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, indexed)
     raise InvalidSetting(f"unsupported store URL {url!r}: use sqlite:///path.db")
 
 

@@ -26,6 +26,7 @@ from ascn.ngsild.qlang import (
 )
 from ascn.ngsild.query import EntityQuery, Selector
 
+NONE: frozenset[str] = frozenset()
 MAX_INDEXED_TEXT = 100
 """Strings up to this length are kept in the value index (longer ones are still matched)."""
 SQL_OPS = {"==": "=", "!=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
@@ -72,7 +73,7 @@ class _Plan:
     by_type: bool = False
 
 
-def _plan(tenant: str, query: EntityQuery, anchored: bool) -> _Plan:
+def _plan(tenant: str, query: EntityQuery, anchored: frozenset[str]) -> _Plan:
     selector = query.selectors[0] if len(query.selectors) == 1 else None
     single = _single_type(selector.types) if selector is not None else None
     box = query.geo.box() if query.geo is not None else None
@@ -89,7 +90,7 @@ def _plan(tenant: str, query: EntityQuery, anchored: bool) -> _Plan:
             tenant,
             query.geo.property,
         )
-    elif anchored and (term := anchor(query)) is not None:
+    elif (term := anchor(query, anchored)) is not None:
         plan.source.add(" AND e.id IN (")
         _value_lookup(plan.source, tenant, term)
         plan.source.add(")")
@@ -113,9 +114,12 @@ def _plan(tenant: str, query: EntityQuery, anchored: bool) -> _Plan:
     return plan
 
 
-def select(tenant: str, query: EntityQuery, *, count: bool = False, anchored: bool = False) -> Sql:
-    """SELECT e.doc (or count(*)) of the entities a query selects, in id order, paged. With
-    `anchored`, the value index of the query's anchor term (see anchor) drives the query."""
+def select(
+    tenant: str, query: EntityQuery, *, count: bool = False, anchored: frozenset[str] = NONE
+) -> Sql:
+    """SELECT e.doc (or count(*)) of the entities a query selects, in id order, paged. When the
+    query's anchor term (see anchor) is on one of the `anchored` attributes, their value index
+    drives the query."""
     plan = _plan(tenant, query, anchored)
     if plan.by_type and not plan.conditions.parts:
         # Only the type selects: the count is kept per type, pages come from the type index.
@@ -143,13 +147,13 @@ def select(tenant: str, query: EntityQuery, *, count: bool = False, anchored: bo
     return whole
 
 
-def scan_probe(tenant: str, query: EntityQuery, budget: int) -> Sql | None:
+def scan_probe(tenant: str, query: EntityQuery, budget: int, indexed: frozenset[str]) -> Sql | None:
     """For a query with an anchor term that would otherwise scan in id order: how many of the
     matches its page needs are found within the first `budget` entities scanned. Fewer than
     needed means the q is selective, and the anchor's value index should lead instead."""
-    if anchor(query) is None:
+    if anchor(query, indexed) is None:
         return None
-    plan = _plan(tenant, query, anchored=False)
+    plan = _plan(tenant, query, anchored=NONE)
     if not plan.source.text.startswith("FROM entity_type") and query.selectors:
         return None
     need = query.offset + query.limit
@@ -188,14 +192,17 @@ def _filters(sql: Sql, query: EntityQuery) -> None:
         )
 
 
-def anchor(query: EntityQuery) -> Comparison | None:
+def anchor(query: EntityQuery, indexed: frozenset[str]) -> Comparison | None:
     """A term of the q that every match must satisfy and that the value index can answer: a
-    comparison of a whole attribute with numbers, or its equality with short strings."""
+    comparison of a whole `indexed` attribute with numbers, or its equality with short
+    strings."""
     if query.q is None:
         return None
     terms = query.q.items if isinstance(query.q, Logical) and query.q.op == ";" else (query.q,)
     for term in terms:
         if not isinstance(term, Comparison) or term.path.sub or term.path.keys:
+            continue
+        if term.path.attribute not in indexed:
             continue
         kinds = {literal.kind for literal in term.values}
         if term.op in (">", ">=", "<", "<=", "==") and kinds == {"number"}:

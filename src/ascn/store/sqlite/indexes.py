@@ -14,12 +14,9 @@ from typing import Any
 import orjson
 
 from ascn.ngsild.geoquery import bounds
-from ascn.ngsild.names import GEOPROPERTY
+from ascn.ngsild.names import GEOPROPERTY, LANGUAGEPROPERTY, VALUE_KEY
 from ascn.store.base import Changes, Entity
 from ascn.store.sqlite.compiler import MAX_INDEXED_TEXT
-
-VALUE_MEMBERS = ("value", "valueList", "object", "vocab", "json")
-"""Members whose scalars (or array elements) the q language compares (with languageMap)."""
 
 
 def index_types(
@@ -86,58 +83,74 @@ def index_geometry(
             (tenant, entity_id),
         )
         connection.execute("DELETE FROM geo WHERE tenant = ? AND eid = ?", (tenant, entity_id))
-    for entity_id, shapes in fresh:
-        _insert_geometries(connection, tenant, entity_id, shapes)
+    _insert_geometries(connection, tenant, fresh)
 
 
 def _insert_geometries(
-    connection: sqlite3.Connection, tenant: str, entity_id: str, geometries: list[tuple[str, str]]
+    connection: sqlite3.Connection,
+    tenant: str,
+    fresh: list[tuple[str, list[tuple[str, str]]]],
 ) -> None:
-    for iri, text in geometries:
-        box = bounds(text)
-        if box is None:
-            continue
-        cursor = connection.execute(
-            "INSERT INTO geo (tenant, eid, attr, geojson) VALUES (?, ?, ?, ?)",
-            (tenant, entity_id, iri, text),
-        )
-        connection.execute(
-            "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
-            (cursor.lastrowid, box[0], box[2], box[1], box[3]),
-        )
+    rows = [
+        (entity_id, iri, text, box)
+        for entity_id, shapes in fresh
+        for iri, text in shapes
+        if (box := bounds(text)) is not None
+    ]
+    if not rows:
+        return
+    last = connection.execute("SELECT coalesce(max(id), 0) FROM geo").fetchone()[0]
+    connection.executemany(
+        "INSERT INTO geo (id, tenant, eid, attr, geojson) VALUES (?, ?, ?, ?, ?)",
+        [(last + n, tenant, e, iri, text) for n, (e, iri, text, _) in enumerate(rows, 1)],
+    )
+    connection.executemany(
+        "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
+        [(last + n, b[0], b[2], b[1], b[3]) for n, (*_, b) in enumerate(rows, 1)],
+    )
 
 
-def values(entity: Entity) -> set[tuple[str, float | None, str | None]]:
-    """(attribute IRI, number, text) of every indexable scalar an entity's attributes hold."""
+def values(entity: Entity, indexed: frozenset[str]) -> set[tuple[str, float | None, str | None]]:
+    """(attribute IRI, number, text) of every indexable scalar the `indexed` attributes of an
+    entity hold: the scalars the q language compares, in the member that carries the value."""
     found: set[tuple[str, float | None, str | None]] = set()
     for iri, instances in entity["attrs"].items():
+        if iri not in indexed:
+            continue
         for instance in instances:
-            scalars: list[Any] = []
-            for member in VALUE_MEMBERS:
-                value = instance.get(member)
-                scalars.extend(value if isinstance(value, list) else [value])
-            language_map = instance.get("languageMap")
-            if isinstance(language_map, dict):
-                scalars.extend(language_map.values())
+            kind = instance["type"]
+            if kind == GEOPROPERTY:
+                continue
+            value = instance.get(VALUE_KEY[kind])
+            if kind == LANGUAGEPROPERTY:
+                scalars: Any = value.values() if isinstance(value, dict) else ()
+            elif isinstance(value, list):
+                scalars = value
+            else:
+                scalars = (value,)
             for scalar in scalars:
-                if isinstance(scalar, bool) or scalar is None:
-                    continue
-                if isinstance(scalar, int | float):
+                if type(scalar) is float or type(scalar) is int:
                     found.add((iri, float(scalar), None))
-                elif isinstance(scalar, str) and len(scalar) <= MAX_INDEXED_TEXT:
+                elif type(scalar) is str and len(scalar) <= MAX_INDEXED_TEXT:
                     found.add((iri, None, scalar))
     return found
 
 
 def index_values(
-    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+    connection: sqlite3.Connection,
+    tenant: str,
+    changes: Changes,
+    existing: dict[str, Entity],
+    indexed: frozenset[str],
 ) -> None:
+    if not indexed:
+        return
     stale = [(tenant, entity_id) for entity_id in changes.deletes if entity_id in existing]
     rows: list[tuple[str, str, str, float | None, str | None]] = []
     for entity in changes.puts:
-        now = values(entity)
+        now = values(entity, indexed)
         if entity["id"] in existing:
-            if now == values(existing[entity["id"]]):
+            if now == values(existing[entity["id"]], indexed):
                 continue
             stale.append((tenant, entity["id"]))
         rows.extend((tenant, entity["id"], iri, num, txt) for iri, num, txt in now)
@@ -151,16 +164,28 @@ def index_values(
 
 def backfill_geometry(connection: sqlite3.Connection) -> None:
     """Index the geometry of every stored entity (when the index is first created)."""
+    by_tenant: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
     for tenant, doc in connection.execute("SELECT tenant, doc FROM entity").fetchall():
         entity = orjson.loads(doc)
-        _insert_geometries(connection, tenant, entity["id"], geometries(entity))
+        by_tenant.setdefault(tenant, []).append((entity["id"], geometries(entity)))
+    for tenant, fresh in by_tenant.items():
+        _insert_geometries(connection, tenant, fresh)
 
 
-def backfill_values(connection: sqlite3.Connection) -> None:
-    """Index the values of every stored entity (when the index is first created)."""
+def sync_value_index(connection: sqlite3.Connection, indexed: frozenset[str]) -> None:
+    """Make the value index cover exactly the `indexed` attributes: fill it for attributes
+    newly named, empty it of those no longer named."""
+    before = {row[0] for row in connection.execute("SELECT attr FROM value_index")}
+    for iri in before - indexed:
+        connection.execute("DELETE FROM attr_value WHERE attr = ?", (iri,))
+        connection.execute("DELETE FROM value_index WHERE attr = ?", (iri,))
+    added = frozenset(indexed - before)
+    if not added:
+        return
     for tenant, doc in connection.execute("SELECT tenant, doc FROM entity").fetchall():
         entity = orjson.loads(doc)
         connection.executemany(
             "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)",
-            [(tenant, entity["id"], iri, num, txt) for iri, num, txt in values(entity)],
+            [(tenant, entity["id"], iri, num, txt) for iri, num, txt in values(entity, added)],
         )
+    connection.executemany("INSERT INTO value_index (attr) VALUES (?)", [(i,) for i in added])

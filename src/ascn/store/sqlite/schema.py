@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ascn.store.sqlite.indexes import backfill_geometry, backfill_values
+from ascn.store.sqlite.indexes import backfill_geometry
 
 Backfill = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
@@ -71,8 +71,9 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
         CREATE INDEX attr_value_by_entity ON attr_value (tenant, id);
         CREATE INDEX attr_value_by_number ON attr_value (tenant, attr, num) WHERE num IS NOT NULL;
         CREATE INDEX attr_value_by_text ON attr_value (tenant, attr, txt) WHERE txt IS NOT NULL;
+        CREATE TABLE value_index (attr TEXT PRIMARY KEY) WITHOUT ROWID;
         """,
-        backfill_values,
+        None,
     ),
     (
         "entity counts per type",

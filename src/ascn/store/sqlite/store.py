@@ -24,7 +24,12 @@ from ascn.ngsild.geoquery import GeoQuery
 from ascn.ngsild.query import EntityQuery
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite import compiler
-from ascn.store.sqlite.indexes import index_geometry, index_types, index_values
+from ascn.store.sqlite.indexes import (
+    index_geometry,
+    index_types,
+    index_values,
+    sync_value_index,
+)
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
 
@@ -36,8 +41,10 @@ CHUNK = 500
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, indexed: frozenset[str] = frozenset()) -> None:
         self.path = path
+        self.indexed = indexed
+        """Attribute IRIs whose values are indexed (see indexes.py)."""
         self._writer: Writer | None = None
         self._reader_pool = ThreadPoolExecutor(READERS, thread_name_prefix="ascn-sqlite-reader")
         self._local = threading.local()
@@ -45,17 +52,18 @@ class SqliteStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
+    def from_url(cls, url: str, indexed: frozenset[str] = frozenset()) -> SqliteStore:
         """sqlite:///relative.db (to the working directory) or sqlite:////absolute.db."""
         rest = url.removeprefix("sqlite://")
         if not rest.startswith("/") or len(rest) < 2:
             raise InvalidSetting(f"store URL {url!r}: expected sqlite:///path.db")
-        return cls(Path(rest[1:]))
+        return cls(Path(rest[1:]), indexed)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = Writer(lambda: connect(self.path))
         await self._writer.alone(migrate)
+        await self._writer.transaction(lambda c: sync_value_index(c, self.indexed))
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -105,14 +113,14 @@ class SqliteStore:
         def job(connection: sqlite3.Connection) -> T:
             existing = _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
-            _apply(connection, tenant, changes, existing)
+            _apply(connection, tenant, changes, existing, self.indexed)
             return answer
 
         return await self._write(job)
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
         def job(connection: sqlite3.Connection) -> tuple[list[Entity], int | None]:
-            docs, counted = run_query(connection, tenant, query)
+            docs, counted = run_query(connection, tenant, query, self.indexed)
             return [orjson.loads(doc) for doc in docs], counted
 
         return await self._read(job)
@@ -174,21 +182,22 @@ class SqliteStore:
 
 
 def run_query(
-    connection: sqlite3.Connection, tenant: str, query: EntityQuery
+    connection: sqlite3.Connection,
+    tenant: str,
+    query: EntityQuery,
+    indexed: frozenset[str] = frozenset(),
 ) -> tuple[list[str], int | None]:
     """The documents of a query's page, and the count if asked. With a q term the value index
     can answer, the index leads the query, unless scanning in id order finds the page's
     matches soon (an unselective q), which the scan probe tells."""
-    anchored = compiler.anchor(query) is not None
-    leads = anchored
-    probe = compiler.scan_probe(tenant, query, SCAN_BUDGET) if query.limit else None
+    leads = indexed
+    probe = compiler.scan_probe(tenant, query, SCAN_BUDGET, indexed) if query.limit else None
     if probe is not None:
-        leads = connection.execute(probe.text, probe.args).fetchone()[0] < (
-            query.offset + query.limit
-        )
+        found = connection.execute(probe.text, probe.args).fetchone()[0]
+        leads = indexed if found < query.offset + query.limit else compiler.NONE
     counted = None
     if query.count:
-        total = compiler.select(tenant, query, count=True, anchored=anchored)
+        total = compiler.select(tenant, query, count=True, anchored=indexed)
         counted = connection.execute(total.text, total.args).fetchone()[0]
     docs: list[str] = []
     if query.limit:
@@ -243,7 +252,11 @@ def _fetch(connection: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> d
 
 
 def _apply(
-    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+    connection: sqlite3.Connection,
+    tenant: str,
+    changes: Changes,
+    existing: dict[str, Entity],
+    indexed: frozenset[str],
 ) -> None:
     if changes.puts and tenant:
         connection.execute(
@@ -252,7 +265,7 @@ def _apply(
         )
     index_types(connection, tenant, changes, existing)
     index_geometry(connection, tenant, changes, existing)
-    index_values(connection, tenant, changes, existing)
+    index_values(connection, tenant, changes, existing, indexed)
     if changes.deletes:
         connection.executemany(
             "DELETE FROM entity WHERE tenant = ? AND id = ?",
