@@ -127,12 +127,6 @@ class UnsupportedMediaType(AscnError):
     status = 415
 
 
-class NotImplementedFeature(AscnError):
-    type_uri = ERRORS + "OperationNotSupported"
-    title = "Not implemented"
-    status = 501
-
-
 class ServiceUnavailable(AscnError):
     type_uri = ERRORS + "InternalError"
     title = "Service unavailable"
