@@ -31,8 +31,8 @@ from ascn.ngsild.context import core_terms
 from ascn.ngsild.entity import Limits, parse_entity
 from ascn.ngsild.geoquery import bounds
 from ascn.ngsild.timestamps import now
-from ascn.store.sqlite.indexes import geometries
-from ascn.store.sqlite.indexes import values as index_values
+from ascn.store.indexing import geometries
+from ascn.store.indexing import values as index_values
 from ascn.store.sqlite.schema import migrate
 from benchmarks.node import serving
 

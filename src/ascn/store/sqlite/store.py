@@ -22,14 +22,10 @@ import orjson
 from ascn.errors import InternalError, InvalidSetting
 from ascn.ngsild.geoquery import GeoQuery
 from ascn.ngsild.query import EntityQuery
+from ascn.store import planner
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
-from ascn.store.sqlite import compiler
-from ascn.store.sqlite.indexes import (
-    index_geometry,
-    index_types,
-    index_values,
-    sync_value_index,
-)
+from ascn.store.sqlite.dialect import SqliteDialect
+from ascn.store.sqlite.indexes import sync_value_index, write_indexes
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
 
@@ -38,6 +34,7 @@ READERS = 4
 SCAN_BUDGET = 1000
 """Entities scanned in id order before a selective q hands the lead to its value index."""
 CHUNK = 500
+DIALECT = SqliteDialect()
 
 
 class SqliteStore:
@@ -191,17 +188,19 @@ def run_query(
     can answer, the index leads the query, unless scanning in id order finds the page's
     matches soon (an unselective q), which the scan probe tells."""
     leads = indexed
-    probe = compiler.scan_probe(tenant, query, SCAN_BUDGET, indexed) if query.limit else None
+    probe = None
+    if query.limit:
+        probe = planner.scan_probe(DIALECT, tenant, query, SCAN_BUDGET, indexed)
     if probe is not None:
         found = connection.execute(probe.text, probe.args).fetchone()[0]
-        leads = indexed if found < query.offset + query.limit else compiler.NONE
+        leads = indexed if found < query.offset + query.limit else planner.NONE
     counted = None
     if query.count:
-        total = compiler.select(tenant, query, count=True, anchored=indexed)
+        total = planner.select(DIALECT, tenant, query, count=True, anchored=indexed)
         counted = connection.execute(total.text, total.args).fetchone()[0]
     docs: list[str] = []
     if query.limit:
-        page = compiler.select(tenant, query, anchored=leads)
+        page = planner.select(DIALECT, tenant, query, anchored=leads)
         docs = [row[0] for row in connection.execute(page.text, page.args)]
     return docs, counted
 
@@ -263,9 +262,7 @@ def _apply(
             "INSERT OR IGNORE INTO tenant (name, created_at) VALUES (?, ?)",
             (tenant, changes.puts[0]["modifiedAt"]),
         )
-    index_types(connection, tenant, changes, existing)
-    index_geometry(connection, tenant, changes, existing)
-    index_values(connection, tenant, changes, existing, indexed)
+    write_indexes(connection, tenant, changes, existing, indexed)
     if changes.deletes:
         connection.executemany(
             "DELETE FROM entity WHERE tenant = ? AND id = ?",
