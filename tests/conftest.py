@@ -1,4 +1,5 @@
-"""Shared fixtures: a real node on 127.0.0.1 over a real SQLite file, and an HTTP client."""
+"""Shared fixtures: a real node on 127.0.0.1 over a real store of each backend (a SQLite file, a
+PostgreSQL schema), and an HTTP client."""
 
 from __future__ import annotations
 
@@ -11,14 +12,23 @@ import pytest
 
 from ascn.settings import Settings
 from tests.support.servers import free_port, running_node
+from tests.support.stores import BACKENDS
+from tests.support.stores import store_url as make_store_url
 
 SHARED = Path(os.environ.get("ASCN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 """The network's shared material (../shared beside the checkout, or ASCN_SHARED)."""
 
 
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test that touches a store runs once per backend."""
+    with make_store_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(port=free_port(), store=f"sqlite:///{tmp_path}/node.db", open=True)
+def settings(store_url: str) -> Settings:
+    return Settings(port=free_port(), store=store_url, open=True)
 
 
 @pytest.fixture

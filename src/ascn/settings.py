@@ -25,7 +25,12 @@ class Settings:
     store: str = _setting(
         "sqlite:///data/ascn.db",
         "Where the node keeps its data: sqlite:///relative/path.db (relative to the working "
-        "directory) or sqlite:////absolute/path.db.",
+        "directory), sqlite:////absolute/path.db, or PostgreSQL with PostGIS at "
+        "postgresql://user@host:port/database (add ?schema=name to use a schema other than "
+        "public).",
+    )
+    store_pool_size: int = _setting(
+        10, "Most connections the node opens to a PostgreSQL store (SQLite: unused)."
     )
     open: bool = _setting(False, "Serve without authentication (local demos and tests only).")
     max_body_bytes: int = _setting(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,11 +39,11 @@ def nested(depth: int) -> Any:
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[httpx.Client]:
+def limited(store_url: str) -> Iterator[httpx.Client]:
     """A client of a node with small limits."""
     settings = Settings(
         port=free_port(),
-        store=f"sqlite:///{tmp_path}/n.db",
+        store=store_url,
         open=True,
         max_body_bytes=LIMIT_BYTES,
         max_attributes=3,

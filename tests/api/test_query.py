@@ -178,13 +178,13 @@ INDEXED = "height,name,population,temperature,locatedAt,noise,open,area,text,des
 
 
 @pytest.fixture(params=["scan", "value index"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, store_url: str) -> Settings:
     """Every query test runs twice: on a node without a value index, and on one that indexes
     the values of the data set's attributes (a selective q then starts from the index)."""
     indexed = INDEXED if request.param == "value index" else ""
     return Settings(
         port=free_port(),
-        store=f"sqlite:///{tmp_path}/node.db",
+        store=store_url,
         open=True,
         indexed_attributes=indexed,
     )

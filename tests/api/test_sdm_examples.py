@@ -19,6 +19,7 @@ from ascn.settings import Settings
 from tests.conftest import SHARED
 from tests.support.http import ERRORS, link
 from tests.support.servers import free_port, running_node, static_files
+from tests.support.stores import BACKENDS, store_url
 
 SDM = SHARED / "data" / "sdm-examples"
 LD_JSON = "application/ld+json"
@@ -54,13 +55,16 @@ def contexts_url() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def sdm_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One node for the whole module (every example has its own id)."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def sdm_node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One node per backend for the whole module (every example has its own id)."""
     folder = tmp_path_factory.mktemp("sdm")
-    settings = Settings(port=free_port(), store=f"sqlite:///{folder}/node.db", open=True)
-    with running_node(settings) as url:
-        yield url
+    with store_url(request.param, folder) as url:
+        settings = Settings(port=free_port(), store=url, open=True)
+        with running_node(settings) as node:
+            yield node
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,6 @@ from ascn.ngsild.qlang import TypeName, expand, parse_q
 from ascn.ngsild.query import EntityQuery, Selector
 from ascn.store import Changes, ContextRecord, Store, open_store
 
-Backend = Callable[[Path], str]
-BACKENDS: dict[str, Backend] = {"sqlite": lambda folder: f"sqlite:///{folder}/store.db"}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
-
 
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)

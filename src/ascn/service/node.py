@@ -20,7 +20,7 @@ class Node:
             for name in settings.indexed_attributes.split(",")
             if name.strip()
         )
-        self.store = store or open_store(settings.store, indexed)
+        self.store = store or open_store(settings.store, indexed, settings.store_pool_size)
         limits = Limits(max_attributes=settings.max_attributes, max_nesting=settings.max_nesting)
         self.contexts = ContextService(self.store, settings)
         self.entities = EntityService(self.store, limits)

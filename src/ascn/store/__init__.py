@@ -6,14 +6,21 @@ from ascn.errors import InvalidSetting
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Store
 
 
-def open_store(url: str, indexed: frozenset[str] = frozenset()) -> Store:
+def open_store(url: str, indexed: frozenset[str] = frozenset(), pool_size: int = 10) -> Store:
     """The store a URL names (not yet opened); `indexed` names the attribute IRIs whose values
-    it indexes."""
+    it indexes; `pool_size` bounds the connections of a server store."""
     if url.startswith("sqlite://"):
         from ascn.store.sqlite.store import SqliteStore
 
         return SqliteStore.from_url(url, indexed)
-    raise InvalidSetting(f"unsupported store URL {url!r}: use sqlite:///path.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        from ascn.store.postgres.store import PostgresStore
+
+        return PostgresStore.from_url(url, indexed, pool_size)
+    raise InvalidSetting(
+        f"unsupported store URL {url!r}: use sqlite:///path.db or"
+        " postgresql://user@host:port/database"
+    )
 
 
 __all__ = ["CatalogRow", "Changes", "ContextRecord", "Store", "open_store"]

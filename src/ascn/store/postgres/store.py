@@ -1,0 +1,385 @@
+"""PostgresStore: the production store, on PostgreSQL 15+ with PostGIS.
+
+Entities are JSONB documents beside the same secondary indexes as the SQLite store (types with
+a kept count, geometries under a GiST index, optional attribute values). A transaction first
+takes an advisory lock per entity id it names (in a fixed order, so that transactions cannot
+deadlock), so that the plan's view of those entities, existing or not, holds until it commits.
+Connections come from a pool; the URL's `schema` parameter names the schema the node keeps its
+tables in (public by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+import psycopg
+from psycopg import errors
+from psycopg_pool import AsyncConnectionPool
+
+from ascn.errors import AscnError, BadRequestData, InternalError, InvalidSetting, ServiceUnavailable
+from ascn.ngsild.geoquery import bounds
+from ascn.ngsild.query import EntityQuery
+from ascn.store import indexing, planner
+from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
+from ascn.store.postgres.dialect import PostgresDialect, wkb
+from ascn.store.postgres.schema import migrate
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+DIALECT = PostgresDialect()
+SCAN_BUDGET = 1000
+"""Entities scanned in id order before a selective q hands the lead to its value index."""
+RETRIES = 5
+"""Attempts of a transaction that the server aborted to break a deadlock or a conflict."""
+
+
+class PostgresStore:
+    def __init__(self, conninfo: str, schema: str, indexed: frozenset[str], pool_size: int) -> None:
+        self.conninfo = conninfo
+        self.schema = schema
+        self.indexed = indexed
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            configure=self._configure,
+            kwargs={"autocommit": True},
+        )
+
+    @classmethod
+    def from_url(
+        cls, url: str, indexed: frozenset[str] = frozenset(), pool_size: int = 10
+    ) -> PostgresStore:
+        """postgresql://user@host:port/database[?schema=name], plus any libpq parameter."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise InvalidSetting(
+                f"store URL {url!r}: expected postgresql://user@host:port/database"
+            )
+        query = parse_qsl(parts.query)
+        schema = next((v for k, v in query if k == "schema"), "public")
+        rest = urlencode([(k, v) for k, v in query if k != "schema"])
+        return cls(urlunsplit(parts._replace(query=rest)), schema, indexed, pool_size)
+
+    async def _configure(self, connection: Connection) -> None:
+        await connection.execute(
+            psycopg.sql.SQL("SET search_path TO {}, public").format(
+                psycopg.sql.Identifier(self.schema)
+            )
+        )
+        await connection.execute("SET TIME ZONE 'UTC'")
+
+    async def open(self) -> None:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True
+            ) as connection:
+                await migrate(connection, self.schema)
+        except psycopg.Error as error:
+            raise ServiceUnavailable(f"cannot prepare the PostgreSQL store: {error}") from error
+        await self._pool.open(wait=True, timeout=30)
+        await self._write(lambda c: _sync_value_index(c, self.indexed))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _read(self, job: Callable[[Connection], Awaitable[T]]) -> T:
+        try:
+            async with self._pool.connection() as connection:
+                return await job(connection)
+        except psycopg.Error as error:
+            raise translate(error) from error
+
+    async def _write(self, job: Callable[[Connection], Awaitable[T]]) -> T:
+        for attempt in range(RETRIES):
+            try:
+                async with self._pool.connection() as connection, connection.transaction():
+                    return await job(connection)
+            except (errors.DeadlockDetected, errors.SerializationFailure) as error:
+                if attempt == RETRIES - 1:
+                    raise ServiceUnavailable("the store is busy, retry") from error
+            except psycopg.Error as error:
+                raise translate(error) from error
+        raise InternalError("unreachable")
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if not tenant:
+            return True
+
+        async def job(connection: Connection) -> bool:
+            cursor = await connection.execute("SELECT 1 FROM tenant WHERE name = %s", (tenant,))
+            return await cursor.fetchone() is not None
+
+        return await self._read(job)
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
+        return await self._read(lambda c: _fetch(c, tenant, ids))
+
+    async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
+        async def job(connection: Connection) -> T:
+            await connection.execute(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) k",
+                (_lock_keys(tenant, ids),),
+            )
+            existing = await _fetch(connection, tenant, ids)
+            changes, answer = plan(existing)
+            await _apply(connection, tenant, changes, existing, self.indexed)
+            return answer
+
+        return await self._write(job)
+
+    async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
+        async def job(connection: Connection) -> tuple[list[Entity], int | None]:
+            return await run_query(connection, tenant, query, self.indexed)
+
+        return await self._read(job)
+
+    async def catalog(self, tenant: str) -> list[CatalogRow]:
+        async def job(connection: Connection) -> list[CatalogRow]:
+            rows: list[tuple[Any, ...]] = []
+            for text in (
+                "SELECT type, NULL, NULL, n FROM type_count WHERE tenant = %s",
+                "SELECT t.type, a.key, i ->> 'type', count(*)"
+                " FROM entity_type t JOIN entity e ON e.tenant = t.tenant AND e.id = t.id,"
+                " jsonb_each(e.doc -> 'attrs') a, jsonb_array_elements(a.value) i"
+                " WHERE t.tenant = %s GROUP BY 1, 2, 3",
+                "SELECT NULL, a.key, i ->> 'type', count(*)"
+                " FROM entity e, jsonb_each(e.doc -> 'attrs') a, jsonb_array_elements(a.value) i"
+                " WHERE e.tenant = %s GROUP BY 2, 3",
+            ):
+                cursor = await connection.execute(text, (tenant,))
+                rows.extend(await cursor.fetchall())
+            return [CatalogRow(*row) for row in rows]
+
+        return await self._read(job)
+
+    async def put_context(self, record: ContextRecord) -> None:
+        async def job(connection: Connection) -> None:
+            await connection.execute(
+                "INSERT INTO jsonld_context (id, url, kind, body, created_at)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET url = excluded.url,"
+                " kind = excluded.kind, body = excluded.body, created_at = excluded.created_at",
+                (record.id, record.url, record.kind, record.body, record.created_at),
+            )
+
+        await self._write(job)
+
+    async def get_context(self, context_id: str) -> ContextRecord | None:
+        records = await self._read(
+            lambda c: _contexts(c, "WHERE id = %s", (context_id,)),
+        )
+        return records[0] if records else None
+
+    async def list_contexts(self) -> list[ContextRecord]:
+        return await self._read(lambda c: _contexts(c, "ORDER BY created_at, id", ()))
+
+    async def delete_context(self, context_id: str) -> bool:
+        async def job(connection: Connection) -> bool:
+            cursor = await connection.execute(
+                "DELETE FROM jsonld_context WHERE id = %s", (context_id,)
+            )
+            return cursor.rowcount > 0
+
+        return await self._write(job)
+
+
+def pg(sql: planner.Sql) -> str:
+    """The planner's SQL with psycopg's parameter marks."""
+    return sql.text.replace("?", "%s")
+
+
+async def run_query(
+    connection: Connection, tenant: str, query: EntityQuery, indexed: frozenset[str]
+) -> tuple[list[Entity], int | None]:
+    """The entities of a query's page and the count if asked, led as in the SQLite store."""
+    leads = indexed
+    probe = None
+    if query.limit:
+        probe = planner.scan_probe(DIALECT, tenant, query, SCAN_BUDGET, indexed)
+    if probe is not None:
+        cursor = await connection.execute(pg(probe), probe.args)
+        found = (await cursor.fetchone() or (0,))[0]
+        leads = indexed if found < query.offset + query.limit else planner.NONE
+    counted = None
+    if query.count:
+        total = planner.select(DIALECT, tenant, query, count=True, anchored=indexed)
+        cursor = await connection.execute(pg(total), total.args)
+        counted = int((await cursor.fetchone() or (0,))[0])
+    entities: list[Entity] = []
+    if query.limit:
+        page = planner.select(DIALECT, tenant, query, anchored=leads, doc="e.doc::text")
+        cursor = await connection.execute(pg(page), page.args)
+        entities = [orjson.loads(row[0]) for row in await cursor.fetchall()]
+    return entities, counted
+
+
+def translate(error: psycopg.Error) -> AscnError:
+    """Driver errors become the node's errors here, at the store's edge."""
+    if isinstance(error, errors.UntranslatableCharacter | errors.CharacterNotInRepertoire):
+        return BadRequestData("strings may not hold the character U+0000")
+    if isinstance(error, psycopg.OperationalError):
+        return ServiceUnavailable(f"the store is unavailable: {error}")
+    if isinstance(error, errors.QueryCanceled):
+        return ServiceUnavailable("the store took too long, retry")
+    return InternalError(f"store error: {error}")
+
+
+def _lock_keys(tenant: str, ids: Sequence[str]) -> list[int]:
+    keys = {
+        int.from_bytes(
+            hashlib.blake2b(f"{tenant}\0{i}".encode(), digest_size=8).digest(), "big", signed=True
+        )
+        for i in ids
+    }
+    return sorted(keys)
+
+
+async def _fetch(connection: Connection, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
+    if not ids:
+        return {}
+    cursor = await connection.execute(
+        "SELECT id, doc::text FROM entity WHERE tenant = %s AND id = ANY(%s::text[])",
+        (tenant, list(dict.fromkeys(ids))),
+    )
+    return {entity_id: orjson.loads(doc) for entity_id, doc in await cursor.fetchall()}
+
+
+async def _contexts(connection: Connection, where: str, args: tuple[Any, ...]) -> list[Any]:
+    cursor = await connection.execute(
+        f"SELECT id, url, kind, body, created_at FROM jsonld_context {where}", args
+    )
+    return [
+        ContextRecord(i, url, kind, bytes(body), created)
+        for i, url, kind, body, created in await cursor.fetchall()
+    ]
+
+
+async def _apply(
+    connection: Connection,
+    tenant: str,
+    changes: Changes,
+    existing: dict[str, Entity],
+    indexed: frozenset[str],
+) -> None:
+    if changes.puts and tenant:
+        await connection.execute(
+            "INSERT INTO tenant (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (tenant, changes.puts[0]["modifiedAt"]),
+        )
+    await _write_indexes(connection, tenant, changes, existing, indexed)
+    if changes.deletes:
+        await connection.execute(
+            "DELETE FROM entity WHERE tenant = %s AND id = ANY(%s::text[])",
+            (tenant, changes.deletes),
+        )
+    if changes.puts:
+        latest = {entity["id"]: entity for entity in changes.puts}
+        await connection.execute(
+            "INSERT INTO entity (tenant, id, doc, created_at, modified_at)"
+            " SELECT %s, i, d::jsonb, c, m FROM unnest(%s::text[], %s::text[], %s::text[],"
+            " %s::text[]) AS r(i, d, c, m)"
+            " ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc,"
+            " created_at = excluded.created_at, modified_at = excluded.modified_at",
+            (
+                tenant,
+                list(latest),
+                [orjson.dumps(entity).decode() for entity in latest.values()],
+                [entity["createdAt"] for entity in latest.values()],
+                [entity["modifiedAt"] for entity in latest.values()],
+            ),
+        )
+
+
+async def _write_indexes(
+    connection: Connection,
+    tenant: str,
+    changes: Changes,
+    existing: dict[str, Entity],
+    indexed: frozenset[str],
+) -> None:
+    types = indexing.types(changes, existing)
+    if types.stale:
+        await connection.execute(
+            "DELETE FROM entity_type WHERE tenant = %s AND id = ANY(%s::text[])",
+            (tenant, types.stale),
+        )
+    if types.fresh:
+        await connection.execute(
+            "INSERT INTO entity_type (tenant, type, id) SELECT %s, t, i"
+            " FROM unnest(%s::text[], %s::text[]) AS r(t, i) ON CONFLICT DO NOTHING",
+            (tenant, [row[0] for row in types.fresh], [row[1] for row in types.fresh]),
+        )
+    if types.counts:
+        await connection.execute(
+            "INSERT INTO type_count (tenant, type, n) SELECT %s, t, n"
+            " FROM unnest(%s::text[], %s::bigint[]) AS r(t, n)"
+            " ON CONFLICT (tenant, type) DO UPDATE SET n = type_count.n + excluded.n",
+            (tenant, list(types.counts), list(types.counts.values())),
+        )
+        await connection.execute(
+            "DELETE FROM type_count WHERE tenant = %s AND type = ANY(%s::text[]) AND n <= 0",
+            (tenant, list(types.counts)),
+        )
+    shapes = indexing.shapes(changes, existing)
+    if shapes.stale:
+        await connection.execute(
+            "DELETE FROM geo WHERE tenant = %s AND id = ANY(%s::text[])", (tenant, shapes.stale)
+        )
+    await _insert_geometries(connection, tenant, shapes.fresh)
+    scalars = indexing.scalars(changes, existing, indexed)
+    if scalars.stale:
+        await connection.execute(
+            "DELETE FROM attr_value WHERE tenant = %s AND id = ANY(%s::text[])",
+            (tenant, scalars.stale),
+        )
+    await _insert_values(connection, tenant, scalars.fresh)
+
+
+async def _insert_geometries(
+    connection: Connection, tenant: str, fresh: list[tuple[Any, ...]]
+) -> None:
+    rows = [
+        (entity_id, iri, wkb(orjson.loads(text)))
+        for entity_id, iri, text in fresh
+        if bounds(text) is not None
+    ]
+    if rows:
+        await connection.execute(
+            "INSERT INTO geo (tenant, id, attr, geom) SELECT %s, i, a, ST_GeomFromWKB(w, 4326)"
+            " FROM unnest(%s::text[], %s::text[], %s::bytea[]) AS r(i, a, w)",
+            (tenant, *map(list, zip(*rows, strict=True))),
+        )
+
+
+async def _insert_values(connection: Connection, tenant: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await connection.execute(
+            "INSERT INTO attr_value (tenant, id, attr, num, txt) SELECT %s, i, a, n, t"
+            " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[]) AS r(i, a, n, t)",
+            (tenant, *map(list, zip(*rows, strict=True))),
+        )
+
+
+async def _sync_value_index(connection: Connection, indexed: frozenset[str]) -> None:
+    """Make the value index cover exactly the `indexed` attributes (as the SQLite store)."""
+    cursor = await connection.execute("SELECT attr FROM value_index")
+    before = {row[0] for row in await cursor.fetchall()}
+    for iri in before - indexed:
+        await connection.execute("DELETE FROM attr_value WHERE attr = %s", (iri,))
+        await connection.execute("DELETE FROM value_index WHERE attr = %s", (iri,))
+    added = frozenset(indexed - before)
+    if not added:
+        return
+    cursor = await connection.execute("SELECT tenant, doc::text FROM entity")
+    async for tenant, doc in cursor:
+        entity = orjson.loads(doc)
+        rows = [(entity["id"], *value) for value in indexing.values(entity, added)]
+        await _insert_values(connection, tenant, rows)
+    await connection.execute(
+        "INSERT INTO value_index (attr) SELECT unnest(%s::text[])", (sorted(added),)
+    )
