@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test services lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)  ## run a node on the embedded SQLite store (data/ascn.db)
 	$(BIN)/ascn serve $(ARGS)
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP) services  ## the whole test suite, on SQLite and on PostgreSQL
 	$(BIN)/python -m pytest -q $(ARGS)
+
+services:  ## install and start the servers the tests use (PostgreSQL + PostGIS)
+	scripts/services.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -109,6 +109,15 @@ def test_create_reports_an_invalid_entity_and_stores_the_valid_ones(client: http
     assert_absent(client, 2)
 
 
+def test_upsert_reports_a_nul_character_per_entity(client: httpx.Client) -> None:
+    response = client.post(OPS + "upsert", json=[sensor(1, level=1), sensor(2, level="\u0000")])
+    success, errors = multi_status(response)
+    assert success == ["urn:ngsi-ld:Sensor:1"]
+    assert_problem_details(errors["urn:ngsi-ld:Sensor:2"], 400, "BadRequestData")
+    assert stored(client, 1) == sensor(1, level=1)
+    assert_absent(client, 2)
+
+
 def test_create_reports_an_id_that_is_not_a_uri(client: httpx.Client) -> None:
     response = client.post(OPS + "create", json=[sensor(1), {"id": "sensor-2", "type": "Sensor"}])
     success, errors = multi_status(response)

@@ -181,6 +181,15 @@ def test_create_without_type_is_400(client: httpx.Client) -> None:
     assert_problem(client.get("/entities/urn:ngsi-ld:Room:9"), 404, "ResourceNotFound")
 
 
+def test_a_nul_character_in_a_value_is_400_on_every_store(client: httpx.Client) -> None:
+    nul = room(name={"type": "Property", "value": "a\u0000b"})
+    assert_problem(client.post("/entities", json=nul), 400, "BadRequestData")
+    assert_problem(client.get("/entities/urn:ngsi-ld:Room:1"), 404, "ResourceNotFound")
+    escaped = room(name={"type": "Property", "value": "a\\u0000b"})
+    create(client, escaped)
+    assert client.get("/entities/urn:ngsi-ld:Room:1").json() == escaped
+
+
 # --- retrieve -------------------------------------------------------------------------------
 
 

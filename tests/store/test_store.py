@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from ascn.errors import AlreadyExists, AscnError
 from ascn.ngsild.qlang import TypeName, expand, parse_q
@@ -218,24 +219,40 @@ def test_hosted_contexts_persist(store_url: str) -> None:
     assert (deleted, again, gone) == (True, False, None)
 
 
-def test_sqlite_migrations_are_recorded_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/m.db"
-    run(scenario(url, lambda store: asyncio.sleep(0)))
-    run(scenario(url, lambda store: asyncio.sleep(0)))
-    with sqlite3.connect(tmp_path / "m.db") as connection:
-        rows = connection.execute("SELECT version, name FROM schema_migration").fetchall()
-    assert rows == [
-        (1, "entities and tenants"),
-        (2, "geometry index"),
-        (3, "attribute value index"),
-        (4, "entity counts per type"),
-    ]
+def table_rows(url: str, text: str) -> list[tuple[Any, ...]]:
+    """Rows of a SQL query run on the store's own tables, past the Store protocol."""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(text).fetchall()
+    base, schema = url.split("?schema=")
+    with psycopg.connect(base) as connection:
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        return connection.execute(text.encode()).fetchall()
 
 
-def test_the_value_index_follows_the_attributes_named(tmp_path: Path) -> None:
+def test_migrations_are_recorded_once(store_url: str) -> None:
+    run(scenario(store_url, lambda store: asyncio.sleep(0)))
+    first = table_rows(store_url, "SELECT version, name, applied_at FROM schema_migration")
+    run(scenario(store_url, lambda store: asyncio.sleep(0)))
+    again = table_rows(store_url, "SELECT version, name, applied_at FROM schema_migration")
+    assert first == again
+    assert [row[0] for row in first] == list(range(1, len(first) + 1))
+    expected = (
+        [
+            "entities and tenants",
+            "geometry index",
+            "attribute value index",
+            "entity counts per type",
+        ]
+        if store_url.startswith("sqlite")
+        else ["entities, tenants and their indexes"]
+    )
+    assert [row[1] for row in first] == expected
+
+
+def test_the_value_index_follows_the_attributes_named(store_url: str) -> None:
     """Queries answer the same with the value index or without it, and reopening the store with
     other attributes named fills the index for them and drops the rest."""
-    url = f"sqlite:///{tmp_path}/v.db"
     n = "https://example.org/n"
     selective = EntityQuery(
         selectors=(of_type(SENSOR),),
@@ -253,7 +270,7 @@ def test_the_value_index_follows_the_attributes_named(tmp_path: Path) -> None:
         return [e["id"] for e in found], total
 
     async def on(indexed: frozenset[str], body: Callable[[Store], Any]) -> Any:
-        store = open_store(url, indexed)
+        store = open_store(store_url, indexed)
         await store.open()
         try:
             return await body(store)
@@ -261,8 +278,7 @@ def test_the_value_index_follows_the_attributes_named(tmp_path: Path) -> None:
             await store.close()
 
     def index_rows() -> int:
-        with sqlite3.connect(tmp_path / "v.db") as connection:
-            return int(connection.execute("SELECT count(*) FROM attr_value").fetchone()[0])
+        return int(table_rows(store_url, "SELECT count(*) FROM attr_value")[0][0])
 
     run(on(frozenset({n}), write))
     assert index_rows() == 100

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ascn.errors import BadRequestData, PayloadTooLarge
 from ascn.ngsild import names
 from ascn.ngsild.attribute import Instance, copy_instance, parse_attribute
@@ -21,6 +23,9 @@ GEO_ATTRIBUTES = frozenset(
     {NGSI_LD + "location", NGSI_LD + "observationSpace", NGSI_LD + "operationSpace"}
 )
 _SCOPE = re.compile(r"^/(?:[^\s/#+]+(?:/[^\s/#+]+)*)?$")
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""U+0000 in JSON text: an escape not itself escaped. No store keeps it in text (PostgreSQL's
+JSONB refuses it), so every node refuses it the same way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,8 @@ def parse_fragment(
         raise PayloadTooLarge(
             f"{len(attributes)} attributes: at most {limits.max_attributes} are accepted"
         )
+    if _NUL.search(orjson.dumps(raw)) is not None:
+        raise BadRequestData("strings may not hold the character U+0000")
     fragment: Entity = {"attrs": {}}
     if "scope" in raw:
         fragment["scope"] = parse_scope(raw["scope"])
