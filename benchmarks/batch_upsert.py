@@ -1,12 +1,16 @@
-"""Batch upsert through HTTP against SQLite's own bulk insert of the same rows.
+"""Batch upsert through HTTP against the database's own bulk insert of the same rows.
 
     python -m benchmarks.batch_upsert [--entities 100000] [--batch 100] [--concurrency 4]
+                                      [--backends sqlite,postgres] [--indexed-attributes A,B]
 
-A node runs as its own process (`ascn serve`, uvloop + httptools) on a fresh SQLite file.
-AirQualityObserved-shaped entities (10 attributes) are sent to /entityOperations/upsert,
-100 per request, first as new entities, then again (replacing them). The raw limit is SQLite
-itself writing the same rows (entity documents as the node stores them, and their type rows)
-with executemany in one transaction, same schema and pragmas, measured in the same run.
+For each backend a node runs as its own process (`ascn serve`, uvloop + httptools) on a fresh
+store: a SQLite file, or a fresh schema of the PostgreSQL database ascn_bench (created with
+PostGIS if missing). AirQualityObserved-shaped entities (10 attributes) are sent to
+/entityOperations/upsert, 100 per request, first as new entities, then again (replacing them).
+The raw limit is the database itself writing the rows the node writes for new entities (entity
+documents as the node stores them, type rows and counts, geometries, indexed values) in one
+transaction, on the same schema, measured in the same run: SQLite with executemany, PostgreSQL
+with COPY.
 """
 
 from __future__ import annotations
@@ -20,21 +24,25 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import psycopg
+import shapely
 
 from ascn.ngsild import changes
 from ascn.ngsild.context import core_terms
 from ascn.ngsild.entity import Limits, parse_entity
 from ascn.ngsild.geoquery import bounds
 from ascn.ngsild.timestamps import now
+from ascn.store import open_store
 from ascn.store.indexing import geometries
 from ascn.store.indexing import values as index_values
 from ascn.store.sqlite.schema import migrate
-from benchmarks.node import serving
+from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving
 
 POLLUTANTS = ("NO2", "O3", "PM10", "PM2_5", "CO", "SO2")
 
@@ -66,28 +74,43 @@ def entity(index: int, rng: random.Random) -> dict[str, Any]:
     return document
 
 
-def raw_rate(
-    entities: list[dict[str, Any]], folder: Path, indexed: frozenset[str], runs: int = 3
-) -> float:
-    """Entities per second for SQLite writing the node's own rows in one executemany
-    transaction (the best of a few runs, each on a fresh file)."""
-    return max(_raw_once(entities, folder / f"raw{run}.db", indexed) for run in range(runs))
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """The rows the node writes for new entities: entity, type (and count), geometry and, for
+    indexed attributes, value rows."""
+
+    entities: list[tuple[str, str, str, str, str]]
+    types: list[tuple[str, str, str]]
+    counts: Counter[str]
+    shapes: list[tuple[str, str, str, str]]
+    values: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, entities: list[dict[str, Any]], indexed: frozenset[str]) -> Rows:
+        terms = core_terms()
+        moment = now()
+        stored = [changes.create(parse_entity(e, terms, Limits()), moment) for e in entities]
+        types = [("", t, e["id"]) for e in stored for t in e["type"]]
+        return cls(
+            [
+                ("", e["id"], orjson.dumps(e).decode(), e["createdAt"], e["modifiedAt"])
+                for e in stored
+            ],
+            types,
+            Counter(t for _, t, _ in types),
+            [("", e["id"], iri, text) for e in stored for iri, text in geometries(e)],
+            [("", e["id"], *row) for e in stored for row in sorted(index_values(e, indexed))],
+        )
 
 
-def _raw_once(entities: list[dict[str, Any]], path: Path, indexed: frozenset[str]) -> float:
-    """The rows the node writes for new entities: entity, type (and count), geometry (and its
-    box) and, for indexed attributes, value rows."""
-    terms = core_terms()
-    moment = now()
-    stored = [changes.create(parse_entity(e, terms, Limits()), moment) for e in entities]
-    rows = [
-        ("", e["id"], orjson.dumps(e).decode(), e["createdAt"], e["modifiedAt"]) for e in stored
-    ]
-    types = [("", t, e["id"]) for e in stored for t in e["type"]]
-    counts = Counter(t for _, t, _ in types)
-    shapes = [("", e["id"], iri, text) for e in stored for iri, text in geometries(e)]
-    boxes = [bounds(text) for *_, text in shapes]
-    values = [("", e["id"], *row) for e in stored for row in sorted(index_values(e, indexed))]
+def raw_sqlite(rows: Rows, folder: Path, runs: int = 3) -> float:
+    """Entities per second for SQLite writing the rows in one executemany transaction (the
+    best of a few runs, each on a fresh file)."""
+    return max(_sqlite_once(rows, folder / f"raw{run}.db") for run in range(runs))
+
+
+def _sqlite_once(rows: Rows, path: Path) -> float:
+    boxes = [bounds(text) for *_, text in rows.shapes]
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
@@ -95,27 +118,81 @@ def _raw_once(entities: list[dict[str, Any]], path: Path, indexed: frozenset[str
     started = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
     connection.executemany(
-        "INSERT INTO entity (tenant, id, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?)", rows
+        "INSERT INTO entity (tenant, id, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?)",
+        rows.entities,
     )
-    connection.executemany("INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)", types)
     connection.executemany(
-        "INSERT INTO type_count (tenant, type, n) VALUES ('', ?, ?)", counts.items()
+        "INSERT INTO entity_type (tenant, type, id) VALUES (?, ?, ?)", rows.types
+    )
+    connection.executemany(
+        "INSERT INTO type_count (tenant, type, n) VALUES ('', ?, ?)", rows.counts.items()
     )
     connection.executemany(
         "INSERT INTO geo (id, tenant, eid, attr, geojson) VALUES (?, ?, ?, ?, ?)",
-        [(n, *shape) for n, shape in enumerate(shapes, start=1)],
+        [(n, *shape) for n, shape in enumerate(rows.shapes, start=1)],
     )
     connection.executemany(
         "INSERT INTO geo_box (id, min_x, max_x, min_y, max_y) VALUES (?, ?, ?, ?, ?)",
         [(n, b[0], b[2], b[1], b[3]) for n, b in enumerate(boxes, start=1) if b is not None],
     )
     connection.executemany(
-        "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)", values
+        "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)", rows.values
     )
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - started
     connection.close()
-    return len(rows) / elapsed
+    return len(rows.entities) / elapsed
+
+
+def raw_postgres(rows: Rows, database: str, runs: int = 3) -> float:
+    """Entities per second for PostgreSQL writing the rows with COPY in one transaction (the
+    best of a few runs, each on a fresh schema migrated by the store)."""
+    shapes = []
+    for tenant, entity_id, iri, text in rows.shapes:
+        geometry = shapely.from_geojson(text)
+        shapes.append(
+            (
+                tenant,
+                entity_id,
+                iri,
+                shapely.to_wkb(shapely.set_srid(geometry, 4326), hex=True, include_srid=True),
+            )
+        )
+    return max(_postgres_once(rows, shapes, database, f"bench_raw{run}") for run in range(runs))
+
+
+def _postgres_once(rows: Rows, shapes: list[tuple[Any, ...]], database: str, schema: str) -> float:
+    url = fresh_schema(database, schema)
+    asyncio.run(_migrated(url))
+    with psycopg.connect(database) as connection:
+        connection.execute(search_path(schema))
+        connection.commit()
+        started = time.perf_counter()
+        with connection.transaction():
+            _copy(connection, "entity (tenant, id, doc, created_at, modified_at)", rows.entities)
+            _copy(connection, "entity_type (tenant, type, id)", rows.types)
+            _copy(
+                connection,
+                "type_count (tenant, type, n)",
+                [("", t, n) for t, n in rows.counts.items()],
+            )
+            _copy(connection, "geo (tenant, id, attr, geom)", shapes)
+            _copy(connection, "attr_value (tenant, id, attr, num, txt)", rows.values)
+        elapsed = time.perf_counter() - started
+    fresh_schema(database, schema)
+    return len(rows.entities) / elapsed
+
+
+def _copy(connection: psycopg.Connection[Any], target: str, rows: list[tuple[Any, ...]]) -> None:
+    with connection.cursor().copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+async def _migrated(url: str) -> None:
+    store = open_store(url)
+    await store.open()
+    await store.close()
 
 
 async def http_rate(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[int]]:
@@ -147,6 +224,8 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--postgres", default=POSTGRES, help="the PostgreSQL database to use")
     parser.add_argument(
         "--indexed-attributes", default="", help="as the node's setting (e.g. PM2_5,NO2)"
     )
@@ -156,30 +235,43 @@ def main() -> None:
     )
     rng = random.Random(7)
     entities = [entity(i, rng) for i in range(args.entities)]
+    rows = Rows.of(entities, indexed)
     bodies = [
         orjson.dumps(entities[i : i + args.batch]) for i in range(0, len(entities), args.batch)
     ]
-    with tempfile.TemporaryDirectory() as folder:
-        raw = raw_rate(entities, Path(folder), indexed)
-        flags = ("--indexed-attributes", args.indexed_attributes) if indexed else ()
-        with serving(Path(folder, "node.db"), *flags) as url:
-            created, first = asyncio.run(http_rate(url, bodies, args.concurrency))
-            replaced, second = asyncio.run(http_rate(url, bodies, args.concurrency))
-    if set(first) != {201} or set(second) != {204}:
-        sys.exit(f"unexpected statuses: {sorted(set(first))} then {sorted(set(second))}")
+    flags = ("--indexed-attributes", args.indexed_attributes) if indexed else ()
+    results: dict[str, tuple[float, float, float]] = {}
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as folder:
+            if backend == "sqlite":
+                raw = raw_sqlite(rows, Path(folder))
+                store = f"sqlite:///{folder}/node.db"
+            else:
+                database = postgres_database(args.postgres)
+                raw = raw_postgres(rows, database)
+                store = fresh_schema(database, "bench_node")
+            with serving(store, *flags) as url:
+                created, first = asyncio.run(http_rate(url, bodies, args.concurrency))
+                replaced, second = asyncio.run(http_rate(url, bodies, args.concurrency))
+        if set(first) != {201} or set(second) != {204}:
+            sys.exit(f"{backend}: unexpected statuses {sorted(set(first))}, {sorted(set(second))}")
+        results[backend] = (raw, created * args.batch, replaced * args.batch)
     print(
         f"entities {args.entities}, {args.batch} per request, {args.concurrency} connections,"
         f" {os.cpu_count()} cores, indexed attributes: {args.indexed_attributes or 'none'}"
     )
-    print(f"raw SQLite executemany, one transaction : {raw:10,.0f} entities/s")
-    print(
-        f"HTTP batch upsert, new entities        : {created * args.batch:10,.0f} entities/s"
-        f"  ratio {created * args.batch / raw:.2f}"
+    print(f"{'entities/s':<34}" + "".join(f"{name:>24}" for name in results))
+    lines = (
+        ("raw (executemany / COPY), one tx", 0, False),
+        ("HTTP batch upsert, new entities", 1, True),
+        ("HTTP batch upsert, replacing them", 2, True),
     )
-    print(
-        f"HTTP batch upsert, replacing them      : {replaced * args.batch:10,.0f} entities/s"
-        f"  ratio {replaced * args.batch / raw:.2f}"
-    )
+    for title, column, ratio in lines:
+        cells = ""
+        for raw, *rates in results.values():
+            rate = (raw, *rates)[column]
+            cells += f"{rate:>12,.0f}" + (f"  ratio {rate / raw:4.2f}" if ratio else " " * 12)
+        print(f"{title:<34}{cells}")
 
 
 if __name__ == "__main__":

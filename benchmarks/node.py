@@ -1,4 +1,5 @@
-"""A node for a benchmark: `ascn serve` in its own process, on a given SQLite file."""
+"""A node for a benchmark: `ascn serve` in its own process, on a given store, and the stores
+benchmarks run on."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
+import psycopg
+from psycopg import sql
 
 
 def free_port() -> int:
@@ -21,9 +23,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(store: Path, *flags: str, timeout: float = 60) -> Iterator[str]:
-    """Run a node on `store` (with more `flags`) until the block ends; yields its base URL
-    (…/ngsi-ld/v1)."""
+def serving(store: str, *flags: str, timeout: float = 60) -> Iterator[str]:
+    """Run a node on the store URL `store` (with more `flags`) until the block ends; yields its
+    base URL (…/ngsi-ld/v1)."""
     port = free_port()
     command = [
         sys.executable,
@@ -33,7 +35,7 @@ def serving(store: Path, *flags: str, timeout: float = 60) -> Iterator[str]:
         "--port",
         str(port),
         "--store",
-        f"sqlite:///{store}",
+        store,
         "--log-level",
         "warning",
         *flags,
@@ -54,3 +56,35 @@ def serving(store: Path, *flags: str, timeout: float = 60) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(30)
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/ascn_bench"
+"""The database the benchmarks use on PostgreSQL (created with PostGIS if missing)."""
+
+
+def postgres_database(url: str = POSTGRES) -> str:
+    """The benchmark database's URL, once it exists with PostGIS."""
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        if (
+            admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is None
+        ):
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+def fresh_schema(url: str, schema: str) -> str:
+    """A store URL on an empty schema of that name (dropped first if it exists)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+    return f"{url}?schema={schema}"
+
+
+def search_path(schema: str) -> sql.Composed:
+    """SET search_path to a store's schema (then public, where PostGIS may live)."""
+    return sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))

@@ -1,12 +1,15 @@
 """Query latency with a million entities, against the store's own time for the same SQL.
 
-    python -m benchmarks.query [--entities 1000000] [--runs 200] [--store PATH]
+    python -m benchmarks.query [--entities 1000000] [--runs 200] [--backends sqlite,postgres]
+                               [--store PATH] [--postgres URL]
 
-The benchmark fills a SQLite store through the node's own write path (AirQualityObserved-shaped
-entities spread over Bangkok), starts `ascn serve --indexed-attributes PM2_5` on it, and times
-each query over HTTP, one request at a time. The raw figure runs the store's own planning and
-SQL for the same query directly on the database (execute and fetch; no HTTP, no JSON parsing);
-ratio = API / raw. With --store PATH the filled store is kept and reused by later runs.
+For each backend the benchmark fills a store through the node's own write path
+(AirQualityObserved-shaped entities spread over Bangkok), starts
+`ascn serve --indexed-attributes PM2_5` on it, and times each query over HTTP, one request at a
+time. The raw figure runs the store's own planning and SQL for the same query directly on the
+database (execute and fetch; no HTTP, no JSON parsing); ratio = API / raw. The filled stores are
+kept for later runs: SQLite at --store PATH (if given), PostgreSQL in the schema query_<count>
+of the database ascn_bench (analysed after filling, as autovacuum would).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from psycopg import sql
 
 from ascn.ngsild import changes
 from ascn.ngsild.context import core_terms
@@ -33,8 +38,9 @@ from ascn.ngsild.qlang import TypeName, expand, parse_q
 from ascn.ngsild.query import EntityQuery, Selector
 from ascn.ngsild.timestamps import now
 from ascn.store import Changes, open_store
+from ascn.store.postgres.store import run_query as postgres_query
 from ascn.store.sqlite.store import connect, run_query
-from benchmarks.node import serving
+from benchmarks.node import POSTGRES, fresh_schema, postgres_database, serving
 
 TYPE = "AirQualityObserved"
 OTHER = "TrafficFlowObserved"
@@ -69,9 +75,9 @@ def entity(index: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def fill(path: Path, count: int) -> None:
+async def fill(url: str, count: int) -> None:
     """Write the entities through the store's own transactions, BATCH at a time."""
-    store = open_store(f"sqlite:///{path}", INDEXED)
+    store = open_store(url, INDEXED)
     await store.open()
     rng = random.Random(11)
     terms = core_terms()
@@ -93,7 +99,7 @@ async def fill(path: Path, count: int) -> None:
     print(file=sys.stderr)
 
 
-def stored_count(path: Path) -> int:
+def sqlite_count(path: Path) -> int:
     if not path.exists():
         return 0
     with sqlite3.connect(path) as connection:
@@ -101,6 +107,95 @@ def stored_count(path: Path) -> int:
             return int(connection.execute("SELECT count(*) FROM entity").fetchone()[0])
         except sqlite3.OperationalError:
             return 0
+
+
+def postgres_count(database: str, schema: str) -> int:
+    with psycopg.connect(database) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'entity'", (schema,)
+        ).fetchone()
+        if found is None:
+            return 0
+        table = sql.Identifier(schema, "entity")
+        counted = connection.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+        return int(counted[0]) if counted else 0
+
+
+def prepared(backend: str, count: int, store: Path | None, database: str, folder: str) -> str:
+    """The URL of a store of that backend holding the benchmark's `count` entities."""
+    if backend == "sqlite":
+        path = store or Path(folder, "query.db")
+        url = f"sqlite:///{path}"
+        if sqlite_count(path) == count:
+            return url
+        path.unlink(missing_ok=True)
+    else:
+        database = postgres_database(database)
+        schema = f"query_{count}"
+        url = f"{database}?schema={schema}"
+        if postgres_count(database, schema) == count:
+            return url
+        fresh_schema(database, schema)
+    started = time.perf_counter()
+    asyncio.run(fill(url, count))
+    if backend == "postgres":
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
+            )
+            connection.execute("VACUUM ANALYZE")
+    print(
+        f"{backend}: filled {count:,} entities in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return url
+
+
+class Raw:
+    """The store's own SQL for a query, run directly on the database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.loop = asyncio.new_event_loop()
+        if url.startswith("sqlite"):
+            self.sqlite = connect(Path(url.removeprefix("sqlite:///")))
+        else:
+            base, schema = url.split("?schema=")
+            self.postgres = self.loop.run_until_complete(
+                psycopg.AsyncConnection.connect(base, autocommit=True)
+            )
+            self.loop.run_until_complete(
+                self.postgres.execute(
+                    sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
+                )
+            )
+
+    def retrieve(self, entity_id: str) -> None:
+        if self.url.startswith("sqlite"):
+            self.sqlite.execute(
+                "SELECT doc FROM entity WHERE tenant = '' AND id = ?", (entity_id,)
+            ).fetchall()
+        else:
+            self.loop.run_until_complete(self._retrieve(entity_id))
+
+    async def _retrieve(self, entity_id: str) -> None:
+        cursor = await self.postgres.execute(
+            "SELECT doc::text FROM entity WHERE tenant = '' AND id = %s", (entity_id,)
+        )
+        await cursor.fetchall()
+
+    def query(self, query: EntityQuery) -> None:
+        if self.url.startswith("sqlite"):
+            run_query(self.sqlite, "", query, INDEXED)
+        else:
+            self.loop.run_until_complete(postgres_query(self.postgres, "", query, INDEXED))
+
+    def close(self) -> None:
+        if self.url.startswith("sqlite"):
+            self.sqlite.close()
+        else:
+            self.loop.run_until_complete(self.postgres.close())
+        self.loop.close()
 
 
 def timed(run: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -138,22 +233,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--store", type=Path, default=None, help="keep the filled store here")
+    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--store", type=Path, default=None, help="keep the SQLite store here")
+    parser.add_argument("--postgres", default=POSTGRES, help="the PostgreSQL database to use")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = args.store or Path(folder, "query.db")
-        if stored_count(path) != args.entities:
-            path.unlink(missing_ok=True)
-            started = time.perf_counter()
-            asyncio.run(fill(path, args.entities))
-            print(
-                f"filled {args.entities:,} entities in {time.perf_counter() - started:.0f} s",
-                file=sys.stderr,
-            )
-        measure(path, args.entities, args.runs)
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as folder:
+            url = prepared(backend, args.entities, args.store, args.postgres, folder)
+            measure(backend, url, args.entities, args.runs)
 
 
-def measure(path: Path, count: int, runs: int) -> None:
+def measure(backend: str, url: str, count: int, runs: int) -> None:
     rng = random.Random(5)
     ids = [entity_id(i) for i in rng.sample(range(count), 500)]
     centre = "[100.5018, 13.7563]"
@@ -175,11 +265,11 @@ def measure(path: Path, count: int, runs: int) -> None:
         ),
         ("deep page (offset=100000&limit=20)", {"type": TYPE, "offset": "100000", "limit": "20"}),
     ]
-    raw = connect(path)
+    raw = Raw(url)
     rows = []
     try:
         flags = ("--indexed-attributes", "PM2_5")
-        with serving(path, *flags) as url, httpx.Client(base_url=url, timeout=60) as client:
+        with serving(url, *flags) as base, httpx.Client(base_url=base, timeout=60) as client:
             picks = iter(ids * (runs // len(ids) + 2))
 
             def retrieve() -> None:
@@ -189,9 +279,7 @@ def measure(path: Path, count: int, runs: int) -> None:
             raw_ids = iter(ids * (runs // len(ids) + 2))
 
             def retrieve_raw() -> None:
-                raw.execute(
-                    "SELECT doc FROM entity WHERE tenant = '' AND id = ?", (next(raw_ids),)
-                ).fetchall()
+                raw.retrieve(next(raw_ids))
 
             rows.append(("retrieve by id", timed(retrieve, runs), timed(retrieve_raw, runs)))
             for title, params in cases:
@@ -202,12 +290,12 @@ def measure(path: Path, count: int, runs: int) -> None:
                     assert response.status_code == 200, response.text
 
                 def direct(query: EntityQuery = query) -> None:
-                    run_query(raw, "", query, INDEXED)
+                    raw.query(query)
 
                 rows.append((title, timed(api, runs), timed(direct, runs)))
     finally:
         raw.close()
-    print(f"{count:,} entities, SQLite, {runs} runs each, one request at a time")
+    print(f"{count:,} entities, {backend}, {runs} runs each, one request at a time")
     print(
         f"{'query':<50} {'API median':>11} {'API p99':>9} {'raw median':>11} {'raw p99':>9}"
         f" {'ratio':>6}"

@@ -82,7 +82,8 @@ def parse_fragment(
         raise PayloadTooLarge(
             f"{len(attributes)} attributes: at most {limits.max_attributes} are accepted"
         )
-    if _NUL.search(orjson.dumps(raw)) is not None:
+    text = orjson.dumps(raw)
+    if b"\\u0000" in text and _NUL.search(text) is not None:
         raise BadRequestData("strings may not hold the character U+0000")
     fragment: Entity = {"attrs": {}}
     if "scope" in raw:

@@ -7,6 +7,7 @@ query. Strings compare by code point (COLLATE "C"), as SQLite does."""
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import orjson
@@ -35,7 +36,16 @@ def json_path(attribute: str, names: tuple[str, ...], tail: str = "") -> str:
 
 
 def wkb(geometry: dict[str, Any]) -> bytes:
-    """A GeoJSON geometry as WKB, parsed by shapely as on every backend."""
+    """A GeoJSON geometry as WKB, parsed by shapely as on every backend; a 2D point, the common
+    case, is packed directly."""
+    coordinates = geometry.get("coordinates")
+    if (
+        geometry.get("type") == "Point"
+        and isinstance(coordinates, list)
+        and len(coordinates) == 2
+        and all(type(c) in (int, float) for c in coordinates)
+    ):
+        return struct.pack("<BIdd", 1, 1, *coordinates)
     return bytes(shapely.to_wkb(shape(geometry)))
 
 

@@ -122,13 +122,16 @@ class PostgresStore:
 
     async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
         async def job(connection: Connection) -> T:
-            await connection.execute(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) k",
-                (_lock_keys(tenant, ids),),
-            )
-            existing = await _fetch(connection, tenant, ids)
+            async with connection.pipeline():
+                await connection.execute(
+                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) k",
+                    (_lock_keys(tenant, ids),),
+                )
+                existing = await _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
-            await _apply(connection, tenant, changes, existing, self.indexed)
+            # The writes go in one round trip; an error surfaces when the pipeline ends.
+            async with connection.pipeline():
+                await _apply(connection, tenant, changes, existing, self.indexed)
             return answer
 
         return await self._write(job)
@@ -243,7 +246,7 @@ async def _fetch(connection: Connection, tenant: str, ids: Sequence[str]) -> dic
     if not ids:
         return {}
     cursor = await connection.execute(
-        "SELECT id, doc::text FROM entity WHERE tenant = %s AND id = ANY(%s::text[])",
+        "SELECT id, doc::text FROM entity WHERE tenant = %s AND id = ANY(%b::text[])",
         (tenant, list(dict.fromkeys(ids))),
     )
     return {entity_id: orjson.loads(doc) for entity_id, doc in await cursor.fetchall()}
@@ -274,15 +277,15 @@ async def _apply(
     await _write_indexes(connection, tenant, changes, existing, indexed)
     if changes.deletes:
         await connection.execute(
-            "DELETE FROM entity WHERE tenant = %s AND id = ANY(%s::text[])",
+            "DELETE FROM entity WHERE tenant = %s AND id = ANY(%b::text[])",
             (tenant, changes.deletes),
         )
     if changes.puts:
         latest = {entity["id"]: entity for entity in changes.puts}
         await connection.execute(
             "INSERT INTO entity (tenant, id, doc, created_at, modified_at)"
-            " SELECT %s, i, d::jsonb, c, m FROM unnest(%s::text[], %s::text[], %s::text[],"
-            " %s::text[]) AS r(i, d, c, m)"
+            " SELECT %s, i, d::jsonb, c, m FROM unnest(%b::text[], %b::text[], %b::text[],"
+            " %b::text[]) AS r(i, d, c, m)"
             " ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc,"
             " created_at = excluded.created_at, modified_at = excluded.modified_at",
             (
@@ -305,36 +308,36 @@ async def _write_indexes(
     types = indexing.types(changes, existing)
     if types.stale:
         await connection.execute(
-            "DELETE FROM entity_type WHERE tenant = %s AND id = ANY(%s::text[])",
+            "DELETE FROM entity_type WHERE tenant = %s AND id = ANY(%b::text[])",
             (tenant, types.stale),
         )
     if types.fresh:
         await connection.execute(
             "INSERT INTO entity_type (tenant, type, id) SELECT %s, t, i"
-            " FROM unnest(%s::text[], %s::text[]) AS r(t, i) ON CONFLICT DO NOTHING",
+            " FROM unnest(%b::text[], %b::text[]) AS r(t, i) ON CONFLICT DO NOTHING",
             (tenant, [row[0] for row in types.fresh], [row[1] for row in types.fresh]),
         )
     if types.counts:
         await connection.execute(
             "INSERT INTO type_count (tenant, type, n) SELECT %s, t, n"
-            " FROM unnest(%s::text[], %s::bigint[]) AS r(t, n)"
+            " FROM unnest(%b::text[], %b::bigint[]) AS r(t, n)"
             " ON CONFLICT (tenant, type) DO UPDATE SET n = type_count.n + excluded.n",
             (tenant, list(types.counts), list(types.counts.values())),
         )
         await connection.execute(
-            "DELETE FROM type_count WHERE tenant = %s AND type = ANY(%s::text[]) AND n <= 0",
+            "DELETE FROM type_count WHERE tenant = %s AND type = ANY(%b::text[]) AND n <= 0",
             (tenant, list(types.counts)),
         )
     shapes = indexing.shapes(changes, existing)
     if shapes.stale:
         await connection.execute(
-            "DELETE FROM geo WHERE tenant = %s AND id = ANY(%s::text[])", (tenant, shapes.stale)
+            "DELETE FROM geo WHERE tenant = %s AND id = ANY(%b::text[])", (tenant, shapes.stale)
         )
     await _insert_geometries(connection, tenant, shapes.fresh)
     scalars = indexing.scalars(changes, existing, indexed)
     if scalars.stale:
         await connection.execute(
-            "DELETE FROM attr_value WHERE tenant = %s AND id = ANY(%s::text[])",
+            "DELETE FROM attr_value WHERE tenant = %s AND id = ANY(%b::text[])",
             (tenant, scalars.stale),
         )
     await _insert_values(connection, tenant, scalars.fresh)
@@ -351,7 +354,7 @@ async def _insert_geometries(
     if rows:
         await connection.execute(
             "INSERT INTO geo (tenant, id, attr, geom) SELECT %s, i, a, ST_GeomFromWKB(w, 4326)"
-            " FROM unnest(%s::text[], %s::text[], %s::bytea[]) AS r(i, a, w)",
+            " FROM unnest(%b::text[], %b::text[], %b::bytea[]) AS r(i, a, w)",
             (tenant, *map(list, zip(*rows, strict=True))),
         )
 
@@ -360,7 +363,7 @@ async def _insert_values(connection: Connection, tenant: str, rows: list[tuple[A
     if rows:
         await connection.execute(
             "INSERT INTO attr_value (tenant, id, attr, num, txt) SELECT %s, i, a, n, t"
-            " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[]) AS r(i, a, n, t)",
+            " FROM unnest(%b::text[], %b::text[], %b::float8[], %b::text[]) AS r(i, a, n, t)",
             (tenant, *map(list, zip(*rows, strict=True))),
         )
 
@@ -381,5 +384,5 @@ async def _sync_value_index(connection: Connection, indexed: frozenset[str]) -> 
         rows = [(entity["id"], *value) for value in indexing.values(entity, added)]
         await _insert_values(connection, tenant, rows)
     await connection.execute(
-        "INSERT INTO value_index (attr) SELECT unnest(%s::text[])", (sorted(added),)
+        "INSERT INTO value_index (attr) SELECT unnest(%b::text[])", (sorted(added),)
     )
