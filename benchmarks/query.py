@@ -39,8 +39,9 @@ from ascn.ngsild.query import EntityQuery, Selector
 from ascn.ngsild.timestamps import now
 from ascn.store import Changes, open_store
 from ascn.store.postgres.store import run_query as postgres_query
+from ascn.store.postgres.store import session
 from ascn.store.sqlite.store import connect, run_query
-from benchmarks.node import POSTGRES, fresh_schema, postgres_database, serving
+from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving
 
 TYPE = "AirQualityObserved"
 OTHER = "TrafficFlowObserved"
@@ -140,9 +141,7 @@ def prepared(backend: str, count: int, store: Path | None, database: str, folder
     asyncio.run(fill(url, count))
     if backend == "postgres":
         with psycopg.connect(database, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
-            )
+            connection.execute(search_path(schema))
             connection.execute("VACUUM ANALYZE")
     print(
         f"{backend}: filled {count:,} entities in {time.perf_counter() - started:.0f} s",
@@ -164,11 +163,8 @@ class Raw:
             self.postgres = self.loop.run_until_complete(
                 psycopg.AsyncConnection.connect(base, autocommit=True)
             )
-            self.loop.run_until_complete(
-                self.postgres.execute(
-                    sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
-                )
-            )
+            for statement in session(schema):
+                self.loop.run_until_complete(self.postgres.execute(statement))
 
     def retrieve(self, entity_id: str) -> None:
         if self.url.startswith("sqlite"):

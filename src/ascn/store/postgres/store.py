@@ -67,12 +67,8 @@ class PostgresStore:
         return cls(urlunsplit(parts._replace(query=rest)), schema, indexed, pool_size)
 
     async def _configure(self, connection: Connection) -> None:
-        await connection.execute(
-            psycopg.sql.SQL("SET search_path TO {}, public").format(
-                psycopg.sql.Identifier(self.schema)
-            )
-        )
-        await connection.execute("SET TIME ZONE 'UTC'")
+        for statement in session(self.schema):
+            await connection.execute(statement)
 
     async def open(self) -> None:
         try:
@@ -189,6 +185,17 @@ class PostgresStore:
             return cursor.rowcount > 0
 
         return await self._write(job)
+
+
+def session(schema: str) -> list[psycopg.sql.SQL | psycopg.sql.Composed]:
+    """What every connection of the store sets first."""
+    return [
+        psycopg.sql.SQL("SET search_path TO {}, public").format(psycopg.sql.Identifier(schema)),
+        psycopg.sql.SQL("SET TIME ZONE 'UTC'"),
+        # Statements psycopg prepares are still planned for their values: a generic plan cannot
+        # tell a small box or a selective value from a large one.
+        psycopg.sql.SQL("SET plan_cache_mode = force_custom_plan"),
+    ]
 
 
 def pg(sql: planner.Sql) -> str:
