@@ -26,8 +26,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## every benchmark (see benchmarks/README.md)
+bench: $(STAMP) services  ## every benchmark, on SQLite and PostgreSQL
 	$(BIN)/python -m benchmarks.batch_upsert
+	$(BIN)/python -m benchmarks.query
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
