@@ -57,6 +57,16 @@ class Settings:
         " the index (comma-separated names, expanded with the core @context, or IRIs). Each"
         " one costs write throughput.",
     )
+    history_retention: str = _setting(
+        "",
+        "How long attribute history is kept, as a number of days, hours or minutes (400d, 12h,"
+        " 30m); older instances are pruned every hour. Empty: kept for ever.",
+    )
+    temporal_instance_limit: int = _setting(
+        100,
+        "Most instances of one attribute in one temporal response; longer histories are paged"
+        " (206 with a Content-Range).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
     @classmethod

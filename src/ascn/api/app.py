@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ascn import __version__
-from ascn.api import batch, contexts, discovery, entities, query
+from ascn.api import batch, contexts, discovery, entities, query, temporal
 from ascn.api.problems import on_ascn_error, on_http_error, on_unexpected
 from ascn.api.responses import json_response
 from ascn.api.tenancy import TenantEcho
@@ -45,6 +45,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             *discovery.routes(),
             *batch.routes(),
             *contexts.routes(),
+            *temporal.routes(),
         ],
         exception_handlers={
             AscnError: on_ascn_error,

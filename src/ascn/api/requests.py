@@ -10,7 +10,7 @@ from ascn.api.negotiation import JSON, JSON_LD, Payload, link_context, read_payl
 from ascn.errors import BadRequestData
 from ascn.ngsild.context import TermMap
 from ascn.ngsild.projection import Projection, expand_projection, parse_projection
-from ascn.ngsild.representation import View, parse_lang
+from ascn.ngsild.representation import Format, View, parse_lang
 from ascn.service.entities import Scope
 from ascn.service.node import Node
 
@@ -45,8 +45,13 @@ async def read_terms(request: Request) -> TermMap:
 def view_of(request: Request, terms: TermMap, known_options: tuple[str, ...]) -> View:
     """How the reader wants entities shown: options, format, attrs, pick, omit, lang,
     datasetId and join (clause 6.3.18, 4.21, 4.5.22)."""
-    get = request.query_params.get
     chosen = params.options(request, known_options)
+    return view_with(request, terms, chosen, params.representation(request, chosen))
+
+
+def view_with(request: Request, terms: TermMap, chosen: set[str], form: Format) -> View:
+    """The view of `view_of`, with the options and format already read."""
+    get = request.query_params.get
     attrs = params.names(request, "attrs")
     if attrs is not None and {"id", "type", "scope"} & set(attrs):
         raise BadRequestData("attrs names attributes; id, type and scope are not attributes")
@@ -64,7 +69,7 @@ def view_of(request: Request, terms: TermMap, known_options: tuple[str, ...]) ->
     if not level.isdigit() or int(level) < 1:
         raise BadRequestData(f"joinLevel must be a positive integer, not {level!r}")
     return View(
-        format=params.representation(request, chosen),
+        format=form,
         sys_attrs="sysAttrs" in chosen,
         attrs=frozenset(terms.expand(a) for a in attrs) if attrs is not None else None,
         pick=_projection(pick, "pick", terms),

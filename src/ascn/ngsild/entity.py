@@ -82,9 +82,7 @@ def parse_fragment(
         raise PayloadTooLarge(
             f"{len(attributes)} attributes: at most {limits.max_attributes} are accepted"
         )
-    text = orjson.dumps(raw)
-    if b"\\u0000" in text and _NUL.search(text) is not None:
-        raise BadRequestData("strings may not hold the character U+0000")
+    check_text(raw)
     fragment: Entity = {"attrs": {}}
     if "scope" in raw:
         fragment["scope"] = parse_scope(raw["scope"])
@@ -99,6 +97,13 @@ def parse_fragment(
             name, raw[key], terms, geo=iri in GEO_ATTRIBUTES, partial=partial, nulls=nulls
         )
     return fragment
+
+
+def check_text(raw: Any) -> None:
+    """Refuse a payload whose strings hold U+0000."""
+    text = orjson.dumps(raw)
+    if b"\\u0000" in text and _NUL.search(text) is not None:
+        raise BadRequestData("strings may not hold the character U+0000")
 
 
 def check_size(entity: Entity, limits: Limits) -> Entity:

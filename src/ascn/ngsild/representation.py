@@ -101,8 +101,8 @@ def render(
                 joined = render(inline[target], terms, view.linked(iri), inline, depth + 1)
                 if view.format == "keyValues":
                     return joined
-                return {**_attribute(instance, terms, view, bare=False), "entity": joined}
-            return _attribute(instance, terms, view, bare)
+                return {**render_attribute(instance, terms, view, bare=False), "entity": joined}
+            return render_attribute(instance, terms, view, bare)
 
         if len(instances) == 1:
             out[name] = one(instances[0])
@@ -162,7 +162,7 @@ def render_feature(
     return feature
 
 
-def _attribute(instance: Instance, terms: TermMap, view: View, bare: bool = True) -> Any:
+def render_attribute(instance: Instance, terms: TermMap, view: View, bare: bool = True) -> Any:
     """One attribute instance; in concise form a lone value may stand `bare` for its object."""
     kind = instance["type"]
     key = VALUE_KEY[kind]
@@ -183,7 +183,7 @@ def _attribute(instance: Instance, terms: TermMap, view: View, bare: bool = True
         if member == "type" or member == VALUE_KEY[instance["type"]]:
             continue
         if ":" in member:
-            out[terms.compact(member)] = _attribute(member_value, terms, view)
+            out[terms.compact(member)] = render_attribute(member_value, terms, view)
         elif member in ("createdAt", "modifiedAt"):
             if view.sys_attrs:
                 out[member] = member_value

@@ -8,6 +8,8 @@ from ascn.service.batch import BatchService
 from ascn.service.contexts import ContextService
 from ascn.service.discovery import DiscoveryService
 from ascn.service.entities import EntityService
+from ascn.service.retention import Retention
+from ascn.service.temporal import TemporalService
 from ascn.settings import Settings
 from ascn.store import Store, open_store
 
@@ -26,11 +28,15 @@ class Node:
         self.entities = EntityService(self.store, limits)
         self.batch = BatchService(self.store, limits, settings.max_batch)
         self.discovery = DiscoveryService(self.store)
+        self.temporal = TemporalService(self.store, limits)
+        self.retention = Retention(self.store, settings.history_retention)
 
     async def open(self) -> None:
         await self.store.open()
         await self.contexts.open()
+        self.retention.start()
 
     async def close(self) -> None:
+        await self.retention.stop()
         await self.contexts.close()
         await self.store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ascn.errors import InvalidSetting
-from ascn.store.base import CatalogRow, Changes, ContextRecord, Store
+from ascn.store.base import CatalogRow, Changes, ContextRecord, Erase, Store
 
 
 def open_store(url: str, indexed: frozenset[str] = frozenset(), pool_size: int = 10) -> Store:
@@ -23,4 +23,4 @@ def open_store(url: str, indexed: frozenset[str] = frozenset(), pool_size: int =
     )
 
 
-__all__ = ["CatalogRow", "Changes", "ContextRecord", "Store", "open_store"]
+__all__ = ["CatalogRow", "Changes", "ContextRecord", "Erase", "Store", "open_store"]

@@ -6,18 +6,41 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from ascn.ngsild.history import Record
 from ascn.ngsild.query import EntityQuery
+from ascn.ngsild.temporal import Period, Window
+from ascn.store.timeline import Scope
 
 Entity = dict[str, Any]
 R = TypeVar("R")
 
 
+@dataclass(frozen=True, slots=True)
+class Erase:
+    """History to remove: of an entity, of one attribute (of one dataset, "" the default, or
+    of all: None), or one instance."""
+
+    entity_id: str
+    attribute: str | None = None
+    dataset: str | None = None
+    instance_id: str | None = None
+
+
 @dataclass(slots=True)
 class Changes:
-    """What one transaction writes: entities to put (insert or replace) and ids to delete."""
+    """What one transaction writes: entities to put (insert or replace) and ids to delete, and
+    their history. Unless `history` is given, the history records are derived from the puts
+    and deletes (ngsild/history.py)."""
 
     puts: list[Entity] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    history: list[Record] | None = None
+    """Records to add as given (the temporal API), instead of the derived ones."""
+    replace_observed: bool = False
+    """Whether the given records replace those of the same attribute, dataset and observedAt."""
+    erase: list[Erase] = field(default_factory=list)
+    amend: list[Record] = field(default_factory=list)
+    """Instances whose content changes, found by their instance id."""
 
 
 Plan = Callable[[Mapping[str, Entity]], tuple[Changes, R]]
@@ -68,6 +91,24 @@ class Store(Protocol):
 
     async def catalog(self, tenant: str) -> list[CatalogRow]:
         """What the tenant's entities hold: a row per (type, attribute, attribute type)."""
+
+    async def history(
+        self, tenant: str, scope: Scope, window: Window, cap: int | None
+    ) -> list[Record]:
+        """Instances of the window in time order per attribute; of each attribute the lastN
+        newest, then at most `cap` (+1 tells whether there were more)."""
+
+    async def aggregate(
+        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+    ) -> tuple[int | None, list[Period]]:
+        """The origin of the periods (`start`, else the window's earliest time) and the
+        aggregates of every attribute (of every dataset) per period of `period` ms."""
+
+    async def history_types(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The types of the entities that have a history (even if deleted since)."""
+
+    async def prune_history(self, before: int) -> int:
+        """Remove instances older than `before` (ms since the epoch); how many were."""
 
     async def put_context(self, record: ContextRecord) -> None: ...
 

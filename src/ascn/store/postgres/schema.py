@@ -88,6 +88,38 @@ MIGRATIONS: list[tuple[str, str]] = [
             $$
         """,
     ),
+    (
+        "attribute history",
+        """
+        CREATE TABLE history (
+            seq bigserial PRIMARY KEY,
+            tenant text NOT NULL,
+            entity_id text NOT NULL,
+            attr text NOT NULL,
+            dataset text NOT NULL,
+            instance_id text NOT NULL,
+            observed_at text,
+            observed_ms bigint,
+            created_at text,
+            created_ms bigint,
+            modified_at text,
+            modified_ms bigint,
+            deleted_at text,
+            deleted_ms bigint,
+            num float8,
+            value text NOT NULL,
+            instance text NOT NULL,
+            kind text NOT NULL
+        );
+        CREATE INDEX history_by_time ON history (tenant, entity_id, attr, observed_ms);
+        CREATE TABLE history_entity (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            types text NOT NULL,
+            PRIMARY KEY (tenant, id)
+        )
+        """,
+    ),
 ]
 
 

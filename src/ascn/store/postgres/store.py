@@ -22,11 +22,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from ascn.errors import AscnError, BadRequestData, InternalError, InvalidSetting, ServiceUnavailable
 from ascn.ngsild.geoquery import bounds
+from ascn.ngsild.history import Record, row_values
 from ascn.ngsild.query import EntityQuery
-from ascn.store import indexing, planner
+from ascn.ngsild.temporal import Period, Window
+from ascn.store import indexing, planner, timeline
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.postgres.dialect import PostgresDialect, wkb
 from ascn.store.postgres.schema import migrate
+from ascn.store.timeline import Scope
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -157,6 +160,55 @@ class PostgresStore:
 
         return await self._read(job)
 
+    async def history(
+        self, tenant: str, scope: Scope, window: Window, cap: int | None
+    ) -> list[Record]:
+        sql = timeline.instances(tenant, scope, window, cap)
+
+        async def job(connection: Connection) -> list[Record]:
+            cursor = await connection.execute(pg(sql), sql.args)
+            return [timeline.record_of(row) for row in await cursor.fetchall()]
+
+        return await self._read(job)
+
+    async def aggregate(
+        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+    ) -> tuple[int | None, list[Period]]:
+        async def job(connection: Connection) -> tuple[int | None, list[Period]]:
+            origin = start
+            if origin is None:
+                first = timeline.origin(tenant, scope, window)
+                cursor = await connection.execute(pg(first), first.args)
+                found = await cursor.fetchone()
+                origin = found[0] if found else None
+            if origin is None:
+                return None, []
+            sql = timeline.aggregate(tenant, scope, window, origin, period)
+            cursor = await connection.execute(pg(sql), sql.args)
+            return origin, [Period(*row) for row in await cursor.fetchall()]
+
+        return await self._read(job)
+
+    async def history_types(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        async def job(connection: Connection) -> dict[str, list[str]]:
+            cursor = await connection.execute(
+                "SELECT id, types FROM history_entity WHERE tenant = %s AND id = ANY(%b::text[])",
+                (tenant, list(ids)),
+            )
+            return {i: orjson.loads(types) for i, types in await cursor.fetchall()}
+
+        return await self._read(job)
+
+    async def prune_history(self, before: int) -> int:
+        async def job(connection: Connection) -> int:
+            cursor = await connection.execute(
+                "DELETE FROM history WHERE coalesce(observed_ms, created_ms, deleted_ms) < %s",
+                (before,),
+            )
+            return cursor.rowcount
+
+        return await self._write(job)
+
     async def put_context(self, record: ContextRecord) -> None:
         async def job(connection: Connection) -> None:
             await connection.execute(
@@ -282,6 +334,7 @@ async def _apply(
             (tenant, changes.puts[0]["modifiedAt"]),
         )
     await _write_indexes(connection, tenant, changes, existing, indexed)
+    await _write_history(connection, tenant, changes, existing)
     if changes.deletes:
         await connection.execute(
             "DELETE FROM entity WHERE tenant = %s AND id = ANY(%b::text[])",
@@ -302,6 +355,40 @@ async def _apply(
                 [entity["createdAt"] for entity in latest.values()],
                 [entity["modifiedAt"] for entity in latest.values()],
             ),
+        )
+
+
+async def _write_history(
+    connection: Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    records = timeline.records_of(changes, existing)
+    if changes.replace_observed:
+        for row in timeline.replaced(tenant, records):
+            await connection.execute(timeline.REPLACE.replace("?", "%s"), row)
+    for target in changes.erase:
+        sql = timeline.erase(tenant, target)
+        await connection.execute(pg(sql), sql.args)
+    for record in changes.amend:
+        sql = timeline.amend(tenant, record)
+        await connection.execute(pg(sql), sql.args)
+    if records:
+        columns = list(zip(*row_values(records), strict=True))
+        await connection.execute(
+            "INSERT INTO history (tenant, entity_id, attr, dataset, instance_id, observed_at,"
+            " observed_ms, created_at, created_ms, modified_at, modified_ms, deleted_at,"
+            " deleted_ms, num, value, instance, kind) SELECT %s, * FROM unnest(%b::text[],"
+            " %b::text[], %b::text[], %b::text[], %b::text[], %b::int8[], %b::text[], %b::int8[],"
+            " %b::text[], %b::int8[], %b::text[], %b::int8[], %b::float8[], %b::text[],"
+            " %b::text[], %b::text[])",
+            (tenant, *map(list, columns)),
+        )
+    learned = timeline.typed(changes, existing)
+    if learned:
+        await connection.execute(
+            "INSERT INTO history_entity (tenant, id, types) SELECT %s, i, t"
+            " FROM unnest(%b::text[], %b::text[]) AS r(i, t)"
+            " ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types",
+            (tenant, [row[0] for row in learned], [row[1] for row in learned]),
         )
 
 

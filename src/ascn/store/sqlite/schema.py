@@ -89,6 +89,39 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
         """,
         None,
     ),
+    (
+        "attribute history",
+        """
+        CREATE TABLE history (
+            seq INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            observed_at TEXT,
+            observed_ms INTEGER,
+            created_at TEXT,
+            created_ms INTEGER,
+            modified_at TEXT,
+            modified_ms INTEGER,
+            deleted_at TEXT,
+            deleted_ms INTEGER,
+            num REAL,
+            value TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            kind TEXT NOT NULL
+        );
+        CREATE INDEX history_by_time ON history (tenant, entity_id, attr, observed_ms);
+        CREATE TABLE history_entity (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            types TEXT NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) WITHOUT ROWID;
+        """,
+        None,
+    ),
 ]
 
 

@@ -21,13 +21,16 @@ import orjson
 
 from ascn.errors import InternalError, InvalidSetting
 from ascn.ngsild.geoquery import GeoQuery
+from ascn.ngsild.history import Record, row_values
 from ascn.ngsild.query import EntityQuery
-from ascn.store import planner
+from ascn.ngsild.temporal import Period, Window
+from ascn.store import planner, timeline
 from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
 from ascn.store.sqlite.dialect import SqliteDialect
 from ascn.store.sqlite.indexes import sync_value_index, write_indexes
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
+from ascn.store.timeline import Scope
 
 T = TypeVar("T")
 READERS = 4
@@ -144,6 +147,48 @@ class SqliteStore:
             return [CatalogRow(*row) for row in [*types, *attributes, *totals]]
 
         return await self._read(job)
+
+    async def history(
+        self, tenant: str, scope: Scope, window: Window, cap: int | None
+    ) -> list[Record]:
+        sql = timeline.instances(tenant, scope, window, cap)
+        rows = await self._read(lambda c: c.execute(sql.text, sql.args).fetchall())
+        return [timeline.record_of(row) for row in rows]
+
+    async def aggregate(
+        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+    ) -> tuple[int | None, list[Period]]:
+        def job(connection: sqlite3.Connection) -> tuple[int | None, list[Period]]:
+            origin = start
+            if origin is None:
+                first = timeline.origin(tenant, scope, window)
+                origin = connection.execute(first.text, first.args).fetchone()[0]
+            if origin is None:
+                return None, []
+            sql = timeline.aggregate(tenant, scope, window, origin, period)
+            return origin, [Period(*row) for row in connection.execute(sql.text, sql.args)]
+
+        return await self._read(job)
+
+    async def history_types(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        marks = ",".join("?" * len(ids))
+        rows = await self._read(
+            lambda c: c.execute(
+                f"SELECT id, types FROM history_entity WHERE tenant = ? AND id IN ({marks})",
+                (tenant, *ids),
+            ).fetchall()
+        )
+        return {entity_id: orjson.loads(types) for entity_id, types in rows}
+
+    async def prune_history(self, before: int) -> int:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM history WHERE coalesce(observed_ms, created_ms, deleted_ms) < ?",
+                    (before,),
+                ).rowcount
+            )
+        )
 
     async def put_context(self, record: ContextRecord) -> None:
         await self._write(
@@ -263,6 +308,7 @@ def _apply(
             (tenant, changes.puts[0]["modifiedAt"]),
         )
     write_indexes(connection, tenant, changes, existing, indexed)
+    _write_history(connection, tenant, changes, existing)
     if changes.deletes:
         connection.executemany(
             "DELETE FROM entity WHERE tenant = ? AND id = ?",
@@ -274,6 +320,29 @@ def _apply(
             " ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc,"
             " created_at = excluded.created_at, modified_at = excluded.modified_at",
             [_row(tenant, entity) for entity in changes.puts],
+        )
+
+
+def _write_history(
+    connection: sqlite3.Connection, tenant: str, changes: Changes, existing: dict[str, Entity]
+) -> None:
+    records = timeline.records_of(changes, existing)
+    if changes.replace_observed:
+        connection.executemany(timeline.REPLACE, timeline.replaced(tenant, records))
+    for target in changes.erase:
+        sql = timeline.erase(tenant, target)
+        connection.execute(sql.text, sql.args)
+    for record in changes.amend:
+        sql = timeline.amend(tenant, record)
+        connection.execute(sql.text, sql.args)
+    if records:
+        connection.executemany(timeline.INSERT, [(tenant, *row) for row in row_values(records)])
+    learned = timeline.typed(changes, existing)
+    if learned:
+        connection.executemany(
+            "INSERT INTO history_entity (tenant, id, types) VALUES (?, ?, ?)"
+            " ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types",
+            [(tenant, *row) for row in learned],
         )
 
 
