@@ -125,17 +125,21 @@ def records_of(changes: Changes, existing: Mapping[str, Entity]) -> list[Record]
     return derive(changes.puts, changes.deletes, existing)
 
 
-def erase(tenant: str, target: Erase) -> Sql:
-    sql = Sql().add(
-        "DELETE FROM history WHERE tenant = ? AND entity_id = ?", tenant, target.entity_id
-    )
+def erase(tenant: str, target: Erase) -> list[Sql]:
+    """Statements removing history (all of an entity's: its types too)."""
+    sql = Sql().add("DELETE FROM history WHERE tenant = ? AND entity_id = ?", tenant)
+    sql.args.append(target.entity_id)
     if target.attribute is not None:
         sql.add(" AND attr = ?", target.attribute)
     if target.dataset is not None:
         sql.add(" AND dataset = ?", target.dataset)
     if target.instance_id is not None:
         sql.add(" AND instance_id = ?", target.instance_id)
-    return sql
+    if target.attribute is None and target.instance_id is None and target.dataset is None:
+        entity = Sql().add("DELETE FROM history_entity WHERE tenant = ? AND id = ?", tenant)
+        entity.args.append(target.entity_id)
+        return [sql, entity]
+    return [sql]
 
 
 def amend(tenant: str, record: Record) -> Sql:

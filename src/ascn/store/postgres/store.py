@@ -366,8 +366,8 @@ async def _write_history(
         for row in timeline.replaced(tenant, records):
             await connection.execute(timeline.REPLACE.replace("?", "%s"), row)
     for target in changes.erase:
-        sql = timeline.erase(tenant, target)
-        await connection.execute(pg(sql), sql.args)
+        for sql in timeline.erase(tenant, target):
+            await connection.execute(pg(sql), sql.args)
     for record in changes.amend:
         sql = timeline.amend(tenant, record)
         await connection.execute(pg(sql), sql.args)

@@ -330,8 +330,8 @@ def _write_history(
     if changes.replace_observed:
         connection.executemany(timeline.REPLACE, timeline.replaced(tenant, records))
     for target in changes.erase:
-        sql = timeline.erase(tenant, target)
-        connection.execute(sql.text, sql.args)
+        for sql in timeline.erase(tenant, target):
+            connection.execute(sql.text, sql.args)
     for record in changes.amend:
         sql = timeline.amend(tenant, record)
         connection.execute(sql.text, sql.args)
