@@ -183,7 +183,12 @@ class TemporalService:
             low, _, high = query.window.bounds()
             start = low if query.window.timerel in ("after", "between") else None
             origin, periods = await self.store.aggregate(
-                tenant, scope, query.window, query.aggregation.period_ms, start
+                tenant,
+                scope,
+                query.window,
+                query.aggregation.period_ms,
+                start,
+                "distinctCount" in query.aggregation.methods,
             )
             by_entity: dict[str, list[Period]] = {i: [] for i in ids}
             for period in periods:

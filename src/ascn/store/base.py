@@ -99,7 +99,13 @@ class Store(Protocol):
         newest, then at most `cap` (+1 tells whether there were more)."""
 
     async def aggregate(
-        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+        self,
+        tenant: str,
+        scope: Scope,
+        window: Window,
+        period: int | None,
+        start: int | None,
+        distinct: bool = False,
     ) -> tuple[int | None, list[Period]]:
         """The origin of the periods (`start`, else the window's earliest time) and the
         aggregates of every attribute (of every dataset) per period of `period` ms."""

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from ascn.store.base import Changes, Erase
 
 COLUMNS = (
+    "h.entity_id, h.attr, h.dataset, h.instance_id, h.observed_at, h.created_at, h.modified_at,"
+    " h.deleted_at, h.instance"
+)
+OUTER = (
     "entity_id, attr, dataset, instance_id, observed_at, created_at, modified_at, deleted_at,"
     " instance"
 )
@@ -41,16 +45,23 @@ class Scope:
 
 
 def _where(sql: Sql, tenant: str, scope: Scope, window: Window) -> str:
-    """Adds the WHERE clause; returns the time column."""
-    column = f"{window.column}_ms"
-    sql.add(" WHERE tenant = ?", tenant)
-    sql.add(f" AND entity_id IN ({','.join('?' * len(scope.ids))})", *scope.ids)
+    """Adds FROM and WHERE: the attributes each entity has a history of (history_attr) lead,
+    so that each is read from the (tenant, entity, attribute, time) index within the window.
+    Returns the time column."""
+    column = f"h.{window.column}_ms"
+    sql.add(
+        " FROM history_attr a JOIN history h ON h.tenant = a.tenant"
+        " AND h.entity_id = a.entity_id AND h.attr = a.attr WHERE a.tenant = ?",
+        tenant,
+    )
+    sql.add(f" AND a.entity_id IN ({','.join('?' * len(scope.ids))})", *scope.ids)
     if scope.attrs is not None:
-        sql.add(f" AND attr IN ({','.join('?' * len(scope.attrs))})", *sorted(scope.attrs))
+        sql.add(f" AND a.attr IN ({','.join('?' * len(scope.attrs))})", *sorted(scope.attrs))
     if scope.datasets is not None:
-        sql.add(f" AND dataset IN ({','.join('?' * len(scope.datasets))})", *sorted(scope.datasets))
+        marks = ",".join("?" * len(scope.datasets))
+        sql.add(f" AND h.dataset IN ({marks})", *sorted(scope.datasets))
     if scope.instance_id is not None:
-        sql.add(" AND instance_id = ?", scope.instance_id)
+        sql.add(" AND h.instance_id = ?", scope.instance_id)
     sql.add(f" AND {column} IS NOT NULL")
     low, included, high = window.bounds()
     if low is not None:
@@ -63,18 +74,18 @@ def _where(sql: Sql, tenant: str, scope: Scope, window: Window) -> str:
 def instances(tenant: str, scope: Scope, window: Window, cap: int | None) -> Sql:
     """The instances of a window in time order per attribute: of each attribute (of each
     entity) the lastN newest, and then at most `cap` (the oldest, or with lastN the newest)."""
-    inner = Sql().add(f"SELECT {COLUMNS}, seq")
+    inner = Sql().add(f"SELECT {COLUMNS}, h.seq")
     keep = min(n for n in (window.last_n, cap) if n is not None) if (window.last_n or cap) else 0
     where = Sql()
     column = _where(where, tenant, scope, window)
     if keep:
         order = "DESC" if window.last_n else "ASC"
         inner.add(
-            f", row_number() OVER (PARTITION BY entity_id, attr ORDER BY {column} {order}, seq"
-            f" {order}) AS n"
+            f", row_number() OVER (PARTITION BY h.entity_id, h.attr ORDER BY {column} {order},"
+            f" h.seq {order}) AS n"
         )
-    inner.add(f", {column} AS t FROM history").extend(where)
-    sql = Sql().add(f"SELECT {COLUMNS} FROM (").extend(inner).add(") h")
+    inner.add(f", {column} AS t").extend(where)
+    sql = Sql().add(f"SELECT {OUTER} FROM (").extend(inner).add(") r")
     if keep:
         sql.add(" WHERE n <= ?", keep)
     return sql.add(" ORDER BY entity_id, attr, t, seq")
@@ -82,24 +93,29 @@ def instances(tenant: str, scope: Scope, window: Window, cap: int | None) -> Sql
 
 def origin(tenant: str, scope: Scope, window: Window) -> Sql:
     """The earliest time in a window (the origin of aggregation periods without timeAt)."""
-    sql = Sql().add(f"SELECT min({window.column}_ms) FROM history")
+    sql = Sql().add(f"SELECT min(h.{window.column}_ms)")
     _where(sql, tenant, scope, window)
     return sql
 
 
-def aggregate(tenant: str, scope: Scope, window: Window, start: int, period: int | None) -> Sql:
+def aggregate(
+    tenant: str, scope: Scope, window: Window, start: int, period: int | None, distinct: bool
+) -> Sql:
     """Aggregates per entity, attribute, dataset and period (periods of `period` ms from
-    `start`; None: one period)."""
-    column = f"{window.column}_ms"
+    `start`; None: one period). Distinct values are counted only when `distinct` asks."""
+    column = f"h.{window.column}_ms"
     bucket = f"({column} - ?) / ?" if period else "0"
+    count_distinct = "count(DISTINCT h.value)" if distinct else "0"
     sql = Sql().add(
-        f"SELECT entity_id, attr, dataset, min(kind), {bucket} AS period, count(*),"
-        " count(DISTINCT value), count(num), sum(num), avg(num), min(num), max(num),"
-        " sum(num * num) FROM history",
+        f"SELECT h.entity_id, h.attr, h.dataset, min(h.kind), {bucket} AS period, count(*),"
+        f" {count_distinct}, count(h.num), sum(h.num), avg(h.num), min(h.num), max(h.num),"
+        " sum(h.num * h.num)",
         *((start, period) if period else ()),
     )
     _where(sql, tenant, scope, window)
-    return sql.add(" GROUP BY entity_id, attr, dataset, period ORDER BY entity_id, attr, period")
+    return sql.add(
+        " GROUP BY h.entity_id, h.attr, h.dataset, period ORDER BY h.entity_id, h.attr, period"
+    )
 
 
 def record_of(row: Sequence[Any]) -> Record:
@@ -138,7 +154,9 @@ def erase(tenant: str, target: Erase) -> list[Sql]:
     if target.attribute is None and target.instance_id is None and target.dataset is None:
         entity = Sql().add("DELETE FROM history_entity WHERE tenant = ? AND id = ?", tenant)
         entity.args.append(target.entity_id)
-        return [sql, entity]
+        attributes = Sql().add("DELETE FROM history_attr WHERE tenant = ? AND entity_id = ?")
+        attributes.args.extend((tenant, target.entity_id))
+        return [sql, entity, attributes]
     return [sql]
 
 
@@ -194,6 +212,11 @@ REPLACE = (
     "DELETE FROM history WHERE tenant = ? AND entity_id = ? AND attr = ? AND dataset = ?"
     " AND observed_at = ?"
 )
+
+
+def attributes(tenant: str, records: list[Record]) -> list[tuple[str, str, str]]:
+    """(tenant, entity id, attribute) of the histories records add to."""
+    return sorted({(tenant, r.entity_id, r.attribute) for r in records})
 
 
 def typed(changes: Changes, existing: Mapping[str, Entity]) -> list[tuple[str, str]]:

@@ -117,6 +117,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             id text NOT NULL,
             types text NOT NULL,
             PRIMARY KEY (tenant, id)
+        );
+        CREATE TABLE history_attr (
+            tenant text NOT NULL,
+            entity_id text NOT NULL,
+            attr text NOT NULL,
+            PRIMARY KEY (tenant, entity_id, attr)
         )
         """,
     ),

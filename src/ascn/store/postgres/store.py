@@ -172,7 +172,13 @@ class PostgresStore:
         return await self._read(job)
 
     async def aggregate(
-        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+        self,
+        tenant: str,
+        scope: Scope,
+        window: Window,
+        period: int | None,
+        start: int | None,
+        distinct: bool = False,
     ) -> tuple[int | None, list[Period]]:
         async def job(connection: Connection) -> tuple[int | None, list[Period]]:
             origin = start
@@ -183,7 +189,7 @@ class PostgresStore:
                 origin = found[0] if found else None
             if origin is None:
                 return None, []
-            sql = timeline.aggregate(tenant, scope, window, origin, period)
+            sql = timeline.aggregate(tenant, scope, window, origin, period, distinct)
             cursor = await connection.execute(pg(sql), sql.args)
             return origin, [Period(*row) for row in await cursor.fetchall()]
 
@@ -381,6 +387,12 @@ async def _write_history(
             " %b::text[], %b::int8[], %b::text[], %b::int8[], %b::float8[], %b::text[],"
             " %b::text[], %b::text[])",
             (tenant, *map(list, columns)),
+        )
+        pairs = timeline.attributes(tenant, records)
+        await connection.execute(
+            "INSERT INTO history_attr (tenant, entity_id, attr) SELECT %s, i, a"
+            " FROM unnest(%b::text[], %b::text[]) AS r(i, a) ON CONFLICT DO NOTHING",
+            (tenant, [p[1] for p in pairs], [p[2] for p in pairs]),
         )
     learned = timeline.typed(changes, existing)
     if learned:

@@ -119,6 +119,12 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
             types TEXT NOT NULL,
             PRIMARY KEY (tenant, id)
         ) WITHOUT ROWID;
+        CREATE TABLE history_attr (
+            tenant TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            PRIMARY KEY (tenant, entity_id, attr)
+        ) WITHOUT ROWID;
         """,
         None,
     ),

@@ -156,7 +156,13 @@ class SqliteStore:
         return [timeline.record_of(row) for row in rows]
 
     async def aggregate(
-        self, tenant: str, scope: Scope, window: Window, period: int | None, start: int | None
+        self,
+        tenant: str,
+        scope: Scope,
+        window: Window,
+        period: int | None,
+        start: int | None,
+        distinct: bool = False,
     ) -> tuple[int | None, list[Period]]:
         def job(connection: sqlite3.Connection) -> tuple[int | None, list[Period]]:
             origin = start
@@ -165,7 +171,7 @@ class SqliteStore:
                 origin = connection.execute(first.text, first.args).fetchone()[0]
             if origin is None:
                 return None, []
-            sql = timeline.aggregate(tenant, scope, window, origin, period)
+            sql = timeline.aggregate(tenant, scope, window, origin, period, distinct)
             return origin, [Period(*row) for row in connection.execute(sql.text, sql.args)]
 
         return await self._read(job)
@@ -337,6 +343,10 @@ def _write_history(
         connection.execute(sql.text, sql.args)
     if records:
         connection.executemany(timeline.INSERT, [(tenant, *row) for row in row_values(records)])
+        connection.executemany(
+            "INSERT OR IGNORE INTO history_attr (tenant, entity_id, attr) VALUES (?, ?, ?)",
+            timeline.attributes(tenant, records),
+        )
     learned = timeline.typed(changes, existing)
     if learned:
         connection.executemany(
