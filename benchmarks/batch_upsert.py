@@ -8,9 +8,9 @@ store: a SQLite file, or a fresh schema of the PostgreSQL database ascn_bench (c
 PostGIS if missing). AirQualityObserved-shaped entities (10 attributes) are sent to
 /entityOperations/upsert, 100 per request, first as new entities, then again (replacing them).
 The raw limit is the database itself writing the rows the node writes for new entities (entity
-documents as the node stores them, type rows and counts, geometries, indexed values) in one
-transaction, on the same schema, measured in the same run: SQLite with executemany, PostgreSQL
-with COPY.
+documents as the node stores them, type rows and counts, geometries, indexed values, the
+history of every attribute instance) in one transaction, on the same schema, measured in the
+same run: SQLite with executemany, PostgreSQL with COPY.
 """
 
 from __future__ import annotations
@@ -37,13 +37,18 @@ from ascn.ngsild import changes
 from ascn.ngsild.context import core_terms
 from ascn.ngsild.entity import Limits, parse_entity
 from ascn.ngsild.geoquery import bounds
+from ascn.ngsild.history import derive, row_values
 from ascn.ngsild.timestamps import now
-from ascn.store import open_store
+from ascn.store import Changes, open_store, timeline
 from ascn.store.indexing import geometries
 from ascn.store.indexing import values as index_values
 from ascn.store.sqlite.schema import migrate
 from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving
 
+HISTORY_COLUMNS = (
+    "tenant, entity_id, attr, dataset, instance_id, observed_at, observed_ms, created_at,"
+    " created_ms, modified_at, modified_ms, deleted_at, deleted_ms, num, value, instance, kind"
+)
 POLLUTANTS = ("NO2", "O3", "PM10", "PM2_5", "CO", "SO2")
 
 
@@ -76,14 +81,17 @@ def entity(index: int, rng: random.Random) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """The rows the node writes for new entities: entity, type (and count), geometry and, for
-    indexed attributes, value rows."""
+    """The rows the node writes for new entities: entity, type (and count), geometry, for
+    indexed attributes value rows, and the history of every attribute instance."""
 
     entities: list[tuple[str, str, str, str, str]]
     types: list[tuple[str, str, str]]
     counts: Counter[str]
     shapes: list[tuple[str, str, str, str]]
     values: list[tuple[Any, ...]]
+    history: list[tuple[Any, ...]]
+    history_attrs: list[tuple[str, str, str]]
+    history_types: list[tuple[str, str, str]]
 
     @classmethod
     def of(cls, entities: list[dict[str, Any]], indexed: frozenset[str]) -> Rows:
@@ -91,6 +99,7 @@ class Rows:
         moment = now()
         stored = [changes.create(parse_entity(e, terms, Limits()), moment) for e in entities]
         types = [("", t, e["id"]) for e in stored for t in e["type"]]
+        records = derive(stored, [], {})
         return cls(
             [
                 ("", e["id"], orjson.dumps(e).decode(), e["createdAt"], e["modifiedAt"])
@@ -100,6 +109,9 @@ class Rows:
             Counter(t for _, t, _ in types),
             [("", e["id"], iri, text) for e in stored for iri, text in geometries(e)],
             [("", e["id"], *row) for e in stored for row in sorted(index_values(e, indexed))],
+            [("", *row) for row in row_values(records)],
+            timeline.attributes("", records),
+            [("", *row) for row in timeline.typed(Changes(puts=stored), {})],
         )
 
 
@@ -137,6 +149,13 @@ def _sqlite_once(rows: Rows, path: Path) -> float:
     )
     connection.executemany(
         "INSERT INTO attr_value (tenant, id, attr, num, txt) VALUES (?, ?, ?, ?, ?)", rows.values
+    )
+    connection.executemany(timeline.INSERT, rows.history)
+    connection.executemany(
+        "INSERT INTO history_attr (tenant, entity_id, attr) VALUES (?, ?, ?)", rows.history_attrs
+    )
+    connection.executemany(
+        "INSERT INTO history_entity (tenant, id, types) VALUES (?, ?, ?)", rows.history_types
     )
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - started
@@ -178,6 +197,9 @@ def _postgres_once(rows: Rows, shapes: list[tuple[Any, ...]], database: str, sch
             )
             _copy(connection, "geo (tenant, id, attr, geom)", shapes)
             _copy(connection, "attr_value (tenant, id, attr, num, txt)", rows.values)
+            _copy(connection, f"history ({HISTORY_COLUMNS})", rows.history)
+            _copy(connection, "history_attr (tenant, entity_id, attr)", rows.history_attrs)
+            _copy(connection, "history_entity (tenant, id, types)", rows.history_types)
         elapsed = time.perf_counter() - started
     fresh_schema(database, schema)
     return len(rows.entities) / elapsed

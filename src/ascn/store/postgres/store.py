@@ -38,6 +38,8 @@ SCAN_BUDGET = 1000
 """Entities scanned in id order before a selective q hands the lead to its value index."""
 RETRIES = 5
 """Attempts of a transaction that the server aborted to break a deadlock or a conflict."""
+PRUNE_CHUNK = 10_000
+"""History instances pruned per transaction."""
 
 
 class PostgresStore:
@@ -206,14 +208,21 @@ class PostgresStore:
         return await self._read(job)
 
     async def prune_history(self, before: int) -> int:
+        # In chunks, each its own transaction, so that no transaction grows without bound.
         async def job(connection: Connection) -> int:
             cursor = await connection.execute(
-                "DELETE FROM history WHERE coalesce(observed_ms, created_ms, deleted_ms) < %s",
-                (before,),
+                "DELETE FROM history WHERE seq IN (SELECT seq FROM history"
+                " WHERE coalesce(observed_ms, created_ms, deleted_ms) < %s LIMIT %s)",
+                (before, PRUNE_CHUNK),
             )
             return cursor.rowcount
 
-        return await self._write(job)
+        total = 0
+        while True:
+            pruned = await self._write(job)
+            total += pruned
+            if pruned < PRUNE_CHUNK:
+                return total
 
     async def put_context(self, record: ContextRecord) -> None:
         async def job(connection: Connection) -> None:

@@ -37,6 +37,8 @@ READERS = 4
 SCAN_BUDGET = 1000
 """Entities scanned in id order before a selective q hands the lead to its value index."""
 CHUNK = 500
+PRUNE_CHUNK = 10_000
+"""History instances pruned per transaction."""
 DIALECT = SqliteDialect()
 
 
@@ -187,14 +189,19 @@ class SqliteStore:
         return {entity_id: orjson.loads(types) for entity_id, types in rows}
 
     async def prune_history(self, before: int) -> int:
-        return await self._write(
-            lambda c: (
-                c.execute(
-                    "DELETE FROM history WHERE coalesce(observed_ms, created_ms, deleted_ms) < ?",
-                    (before,),
+        # In chunks, each its own transaction, so that writes go on between them.
+        total = 0
+        while True:
+            pruned = await self._write(
+                lambda c: c.execute(
+                    "DELETE FROM history WHERE seq IN (SELECT seq FROM history"
+                    " WHERE coalesce(observed_ms, created_ms, deleted_ms) < ? LIMIT ?)",
+                    (before, PRUNE_CHUNK),
                 ).rowcount
             )
-        )
+            total += pruned
+            if pruned < PRUNE_CHUNK:
+                return total
 
     async def put_context(self, record: ContextRecord) -> None:
         await self._write(
