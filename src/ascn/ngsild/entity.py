@@ -6,6 +6,7 @@ Stored form: {"id", "type": [type IRIs], "scope"?: [...], "createdAt", "modified
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,10 @@ def parse_fragment(
 
 def check_text(raw: Any) -> None:
     """Refuse a payload whose strings hold U+0000."""
-    text = orjson.dumps(raw)
+    try:
+        text = orjson.dumps(raw)
+    except TypeError:  # integers beyond 64 bits, which only the standard library writes
+        text = json.dumps(raw).encode()
     if b"\\u0000" in text and _NUL.search(text) is not None:
         raise BadRequestData("strings may not hold the character U+0000")
 

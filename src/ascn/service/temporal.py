@@ -213,11 +213,12 @@ class TemporalService:
         )
 
     async def _types(self, tenant: str, ids: list[str]) -> dict[str, list[str]]:
-        current = await self.store.get_entities(tenant, ids)
-        types = {i: entity["type"] for i, entity in current.items()}
+        """The types of entities with a history, else of their current state."""
+        types = await self.store.history_types(tenant, ids)
         missing = [i for i in ids if i not in types]
         if missing:
-            types.update(await self.store.history_types(tenant, missing))
+            current = await self.store.get_entities(tenant, missing)
+            types.update((i, entity["type"]) for i, entity in current.items())
         return types
 
     async def _known(self, tenant: str, entity_id: str) -> bool:

@@ -49,9 +49,10 @@ def _where(sql: Sql, tenant: str, scope: Scope, window: Window) -> str:
     so that each is read from the (tenant, entity, attribute, time) index within the window.
     Returns the time column."""
     column = f"h.{window.column}_ms"
+    # CROSS JOIN keeps this order on SQLite (PostgreSQL plans it by cost either way).
     sql.add(
-        " FROM history_attr a JOIN history h ON h.tenant = a.tenant"
-        " AND h.entity_id = a.entity_id AND h.attr = a.attr WHERE a.tenant = ?",
+        " FROM history_attr a CROSS JOIN history h WHERE h.tenant = a.tenant"
+        " AND h.entity_id = a.entity_id AND h.attr = a.attr AND a.tenant = ?",
         tenant,
     )
     sql.add(f" AND a.entity_id IN ({','.join('?' * len(scope.ids))})", *scope.ids)

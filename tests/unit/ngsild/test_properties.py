@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,10 +102,12 @@ attribute_names = st.text(
     min_size=1,
     max_size=12,
 ).filter(lambda name: name not in UNSAFE)
+texts = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)
+"""Any text a node keeps: U+0000 is refused on every store."""
 scalars = (
     st.integers(min_value=-(10**12), max_value=10**12)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
+    | texts
     | st.booleans()
 )
 entity_ids = st.integers(min_value=0).map(lambda n: f"urn:ngsi-ld:T:{n}")
@@ -156,3 +159,10 @@ def test_check_uri_and_check_name_only_raise_bad_request_data(raw: str) -> None:
     for check in (names.check_uri, names.check_name):
         with contextlib.suppress(BadRequestData):
             assert check(raw, "x") == raw
+
+
+@given(st.tuples(st.text(), st.text()).map("\x00".join))
+def test_text_holding_nul_is_refused(text: str) -> None:
+    raw = {"id": "urn:ngsi-ld:T:1", "type": "T", "name": {"type": "Property", "value": text}}
+    with pytest.raises(BadRequestData):
+        parse_entity(raw, T, L)
