@@ -10,7 +10,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -66,7 +66,8 @@ def _millis(text: str) -> int:
 
 def from_millis(ms: int) -> str:
     """Milliseconds since the epoch as a DateTime, with milliseconds only when there are any."""
-    moment = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms - ms % 1000)
+    moment = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
     return f"{moment}.{ms % 1000:03d}Z" if ms % 1000 else f"{moment}Z"
 
 

@@ -5,6 +5,7 @@ period."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ TIMEPROPERTIES = {
 """Each time property, and the stores' column prefix for it."""
 METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
 FORMATS = ("normalized", "temporalValues", "aggregatedValues")
+MAX_PERIOD_MS = 10_000 * 366 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def window(
         raise BadRequestData("timeAt and endTimeAt need timerel")
     count = None
     if last_n is not None:
-        if not last_n.isdigit() or int(last_n) < 1:
+        if re.fullmatch(r"[0-9]{1,9}", last_n) is None or int(last_n) < 1:
             raise BadRequestData(f"lastN must be a positive integer, not {last_n!r}")
         count = int(last_n)
     return Window(timeproperty or "observedAt", timerel, time_at, end_time_at, count)
@@ -117,15 +119,17 @@ def duration_ms(text: str) -> int:
     """An ISO 8601 duration of fixed length (weeks, days, hours, minutes, seconds) in ms."""
     try:
         duration = isodate.parse_duration(text)
-    except (isodate.ISO8601Error, ValueError):
-        raise BadRequestData(f"aggrPeriodDuration {text!r} is not an ISO 8601 duration") from None
-    if isinstance(duration, isodate.Duration):
-        if duration.years or duration.months:
-            raise BadRequestData(
-                f"aggrPeriodDuration {text!r}: periods of months or years are not supported"
-            )
-        duration = duration.tdelta
-    ms = round(float(duration.total_seconds()) * 1000)
+        if isinstance(duration, isodate.Duration):
+            if duration.years or duration.months:
+                raise BadRequestData(
+                    f"aggrPeriodDuration {text!r}: periods of months or years are not supported"
+                )
+            duration = duration.tdelta
+        ms = round(float(duration.total_seconds()) * 1000)
+    except (isodate.ISO8601Error, ValueError, OverflowError):
+        raise BadRequestData(f"aggrPeriodDuration {text!r} is not a usable duration") from None
+    if ms > MAX_PERIOD_MS:
+        raise BadRequestData(f"aggrPeriodDuration {text!r} is longer than 10,000 years")
     if ms <= 0:
         raise BadRequestData(f"aggrPeriodDuration {text!r} must be longer than zero")
     return ms

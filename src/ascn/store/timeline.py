@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ascn.ngsild.entity import Entity
-from ascn.ngsild.history import Record, derive, row_values
+from ascn.ngsild.history import Record, derive, millis, row_values
 from ascn.ngsild.temporal import Window
 from ascn.store.planner import Sql
 
@@ -201,9 +201,10 @@ def amend(tenant: str, record: Record) -> Sql:
 
 
 def replaced(tenant: str, records: list[Record]) -> list[tuple[Any, ...]]:
-    """(tenant, entity id, attribute, dataset, observedAt) of records that replace others."""
+    """(tenant, entity id, attribute, dataset, observedAt in ms) of records that replace others
+    (the same instant, however it is written)."""
     return [
-        (tenant, r.entity_id, r.attribute, r.dataset, r.observed_at)
+        (tenant, r.entity_id, r.attribute, r.dataset, millis(r.observed_at))
         for r in records
         if r.observed_at is not None
     ]
@@ -211,7 +212,7 @@ def replaced(tenant: str, records: list[Record]) -> list[tuple[Any, ...]]:
 
 REPLACE = (
     "DELETE FROM history WHERE tenant = ? AND entity_id = ? AND attr = ? AND dataset = ?"
-    " AND observed_at = ?"
+    " AND observed_ms = ?"
 )
 
 

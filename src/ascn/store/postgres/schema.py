@@ -111,7 +111,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             instance text NOT NULL,
             kind text NOT NULL
         );
-        CREATE INDEX history_by_time ON history (tenant, entity_id, attr, observed_ms);
+        CREATE INDEX history_by_time ON history (tenant, entity_id, attr, observed_ms)
+            INCLUDE (dataset, num, kind);
         CREATE TABLE history_entity (
             tenant text NOT NULL,
             id text NOT NULL,

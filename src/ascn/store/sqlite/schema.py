@@ -112,7 +112,8 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
             instance TEXT NOT NULL,
             kind TEXT NOT NULL
         );
-        CREATE INDEX history_by_time ON history (tenant, entity_id, attr, observed_ms);
+        CREATE INDEX history_by_time
+            ON history (tenant, entity_id, attr, observed_ms, dataset, num, kind);
         CREATE TABLE history_entity (
             tenant TEXT NOT NULL,
             id TEXT NOT NULL,

@@ -193,11 +193,13 @@ class SqliteStore:
         total = 0
         while True:
             pruned = await self._write(
-                lambda c: c.execute(
-                    "DELETE FROM history WHERE seq IN (SELECT seq FROM history"
-                    " WHERE coalesce(observed_ms, created_ms, deleted_ms) < ? LIMIT ?)",
-                    (before, PRUNE_CHUNK),
-                ).rowcount
+                lambda c: (
+                    c.execute(
+                        "DELETE FROM history WHERE seq IN (SELECT seq FROM history"
+                        " WHERE coalesce(observed_ms, created_ms, deleted_ms) < ? LIMIT ?)",
+                        (before, PRUNE_CHUNK),
+                    ).rowcount
+                )
             )
             total += pruned
             if pruned < PRUNE_CHUNK:
