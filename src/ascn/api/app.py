@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ascn import __version__
-from ascn.api import batch, contexts, discovery, entities, query, temporal
+from ascn.api import batch, contexts, discovery, entities, query, subscriptions, temporal
 from ascn.api.problems import on_ascn_error, on_http_error, on_unexpected
 from ascn.api.responses import json_response
 from ascn.api.tenancy import TenantEcho
@@ -46,6 +46,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             *batch.routes(),
             *contexts.routes(),
             *temporal.routes(),
+            *subscriptions.routes(),
         ],
         exception_handlers={
             AscnError: on_ascn_error,

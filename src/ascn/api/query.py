@@ -176,16 +176,16 @@ def query_from_body(request: Request, body: dict[str, Any], terms: TermMap) -> E
     return _selection(request, terms, selectors, attrs, body.get("q"), body.get("scopeQ"), geo)
 
 
-def _page_links(request: Request, query: EntityQuery, more: bool) -> list[str]:
+def page_links(request: Request, limit: int, offset: int, more: bool) -> list[str]:
     """rel="prev" and rel="next" Link values (clause 5.5.9), for the pages that exist."""
     links = []
     base = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "offset")]
-    if query.offset > 0 and query.limit:
-        links.append(("prev", max(0, query.offset - query.limit)))
+    if offset > 0 and limit:
+        links.append(("prev", max(0, offset - limit)))
     if more:
-        links.append(("next", query.offset + query.limit))
+        links.append(("next", offset + limit))
     return [
-        f"<{request.url.path}?{urlencode([*base, ('limit', query.limit), ('offset', offset)])}>;"
+        f"<{request.url.path}?{urlencode([*base, ('limit', limit), ('offset', offset)])}>;"
         f' rel="{rel}"; type="application/ld+json"'
         for rel, offset in links
     ]
@@ -200,7 +200,7 @@ async def _answer(
     more = len(entities) > query.limit
     entities = entities[: query.limit]
     headers = {"NGSILD-Results-Count": str(total)} if total is not None else {}
-    links = _page_links(request, query, more)
+    links = page_links(request, query.limit, query.offset, more)
     if media == GEO_JSON:
         geometry = terms.expand(request.query_params.get("geometryProperty", "location"))
         body: Any = {

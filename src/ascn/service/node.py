@@ -9,6 +9,7 @@ from ascn.service.contexts import ContextService
 from ascn.service.discovery import DiscoveryService
 from ascn.service.entities import EntityService
 from ascn.service.retention import Retention
+from ascn.service.subscriptions import SubscriptionService
 from ascn.service.temporal import TemporalService
 from ascn.settings import Settings
 from ascn.store import Store, open_store
@@ -29,6 +30,7 @@ class Node:
         self.batch = BatchService(self.store, limits, settings.max_batch)
         self.discovery = DiscoveryService(self.store)
         self.temporal = TemporalService(self.store, limits)
+        self.subscriptions = SubscriptionService(self.store)
         self.retention = Retention(self.store, settings.history_retention)
 
     async def open(self) -> None:

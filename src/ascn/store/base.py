@@ -116,6 +116,23 @@ class Store(Protocol):
     async def prune_history(self, before: int) -> int:
         """Remove instances older than `before` (ms since the epoch); how many were."""
 
+    async def add_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        """Keep a new subscription; False if one of that id exists already."""
+
+    async def replace_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        """Replace a subscription; False if there is none of that id."""
+
+    async def get_subscription(
+        self, tenant: str, subscription_id: str
+    ) -> dict[str, Any] | None: ...
+
+    async def list_subscriptions(
+        self, tenant: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the tenant's subscriptions in id order, and how many there are."""
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool: ...
+
     async def put_context(self, record: ContextRecord) -> None: ...
 
     async def get_context(self, context_id: str) -> ContextRecord | None: ...

@@ -127,6 +127,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "subscriptions",
+        """
+        CREATE TABLE subscription (
+            tenant text NOT NULL,
+            id text NOT NULL,
+            doc jsonb NOT NULL,
+            PRIMARY KEY (tenant, id)
+        )
+        """,
+    ),
 ]
 
 

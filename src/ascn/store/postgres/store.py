@@ -224,6 +224,66 @@ class PostgresStore:
             if pruned < PRUNE_CHUNK:
                 return total
 
+    async def add_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        async def job(connection: Connection) -> bool:
+            cursor = await connection.execute(
+                "INSERT INTO subscription (tenant, id, doc) VALUES (%s, %s, %s::jsonb)"
+                " ON CONFLICT (tenant, id) DO NOTHING",
+                (tenant, subscription["id"], orjson.dumps(subscription).decode()),
+            )
+            return cursor.rowcount > 0
+
+        return await self._write(job)
+
+    async def replace_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        async def job(connection: Connection) -> bool:
+            cursor = await connection.execute(
+                "UPDATE subscription SET doc = %s::jsonb WHERE tenant = %s AND id = %s",
+                (orjson.dumps(subscription).decode(), tenant, subscription["id"]),
+            )
+            return cursor.rowcount > 0
+
+        return await self._write(job)
+
+    async def get_subscription(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
+        async def job(connection: Connection) -> dict[str, Any] | None:
+            cursor = await connection.execute(
+                "SELECT doc::text FROM subscription WHERE tenant = %s AND id = %s",
+                (tenant, subscription_id),
+            )
+            row = await cursor.fetchone()
+            return orjson.loads(row[0]) if row else None
+
+        return await self._read(job)
+
+    async def list_subscriptions(
+        self, tenant: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        async def job(connection: Connection) -> tuple[list[dict[str, Any]], int]:
+            cursor = await connection.execute(
+                "SELECT doc::text FROM subscription WHERE tenant = %s ORDER BY id"
+                " LIMIT %s OFFSET %s",
+                (tenant, limit, offset),
+            )
+            rows = await cursor.fetchall()
+            counted = await connection.execute(
+                "SELECT count(*) FROM subscription WHERE tenant = %s", (tenant,)
+            )
+            total = await counted.fetchone()
+            return [orjson.loads(row[0]) for row in rows], int(total[0]) if total else 0
+
+        return await self._read(job)
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        async def job(connection: Connection) -> bool:
+            cursor = await connection.execute(
+                "DELETE FROM subscription WHERE tenant = %s AND id = %s",
+                (tenant, subscription_id),
+            )
+            return cursor.rowcount > 0
+
+        return await self._write(job)
+
     async def put_context(self, record: ContextRecord) -> None:
         async def job(connection: Connection) -> None:
             await connection.execute(

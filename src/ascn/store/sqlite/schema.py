@@ -129,6 +129,18 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
         """,
         None,
     ),
+    (
+        "subscriptions",
+        """
+        CREATE TABLE subscription (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (tenant, id)
+        ) WITHOUT ROWID;
+        """,
+        None,
+    ),
 ]
 
 

@@ -205,6 +205,64 @@ class SqliteStore:
             if pruned < PRUNE_CHUNK:
                 return total
 
+    async def add_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "INSERT INTO subscription (tenant, id, doc) VALUES (?, ?, ?)"
+                    " ON CONFLICT (tenant, id) DO NOTHING",
+                    (tenant, subscription["id"], orjson.dumps(subscription).decode()),
+                ).rowcount
+                > 0
+            )
+        )
+
+    async def replace_subscription(self, tenant: str, subscription: dict[str, Any]) -> bool:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "UPDATE subscription SET doc = ? WHERE tenant = ? AND id = ?",
+                    (orjson.dumps(subscription).decode(), tenant, subscription["id"]),
+                ).rowcount
+                > 0
+            )
+        )
+
+    async def get_subscription(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT doc FROM subscription WHERE tenant = ? AND id = ?",
+                (tenant, subscription_id),
+            ).fetchall()
+        )
+        return orjson.loads(rows[0][0]) if rows else None
+
+    async def list_subscriptions(
+        self, tenant: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        def job(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+            rows = c.execute(
+                "SELECT doc FROM subscription WHERE tenant = ? ORDER BY id LIMIT ? OFFSET ?",
+                (tenant, limit, offset),
+            ).fetchall()
+            total = c.execute(
+                "SELECT count(*) FROM subscription WHERE tenant = ?", (tenant,)
+            ).fetchone()[0]
+            return [orjson.loads(row[0]) for row in rows], int(total)
+
+        return await self._read(job)
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM subscription WHERE tenant = ? AND id = ?",
+                    (tenant, subscription_id),
+                ).rowcount
+                > 0
+            )
+        )
+
     async def put_context(self, record: ContextRecord) -> None:
         await self._write(
             lambda c: c.execute(
