@@ -67,6 +67,20 @@ class Settings:
         "Most instances of one attribute in one temporal response; longer histories are paged"
         " (206 with a Content-Range).",
     )
+    notification_timeout: float = _setting(
+        10.0, "Seconds a receiver has to take a notification before the attempt fails."
+    )
+    notification_first_retry: float = _setting(
+        2.0, "Seconds before a failed notification is first retried (then doubling)."
+    )
+    notification_max_retry: float = _setting(
+        30.0, "Most seconds between two attempts to deliver a notification."
+    )
+    notification_give_up: float = _setting(
+        3600.0,
+        "Seconds a notification is retried for; then the subscription's undelivered"
+        " notifications are dropped and it is marked failed, with the reason.",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
     @classmethod

@@ -13,6 +13,7 @@ from ascn.service.subscriptions import SubscriptionService
 from ascn.service.temporal import TemporalService
 from ascn.settings import Settings
 from ascn.store import Store, open_store
+from ascn.subscriptions.delivery import Policy
 
 
 class Node:
@@ -30,15 +31,23 @@ class Node:
         self.batch = BatchService(self.store, limits, settings.max_batch)
         self.discovery = DiscoveryService(self.store)
         self.temporal = TemporalService(self.store, limits)
-        self.subscriptions = SubscriptionService(self.store)
+        policy = Policy(
+            first_retry=settings.notification_first_retry,
+            max_retry=settings.notification_max_retry,
+            give_up=settings.notification_give_up,
+            timeout=settings.notification_timeout,
+        )
+        self.subscriptions = SubscriptionService(self.store, self.contexts, policy)
         self.retention = Retention(self.store, settings.history_retention)
 
     async def open(self) -> None:
         await self.store.open()
         await self.contexts.open()
+        await self.subscriptions.open()
         self.retention.start()
 
     async def close(self) -> None:
         await self.retention.stop()
+        await self.subscriptions.close()
         await self.contexts.close()
         await self.store.close()

@@ -1,17 +1,27 @@
-"""Subscriptions (clause 5.8): create, retrieve, query, update and delete. A subscription keeps
-the @context it was created with ("_context"), which its notifications are compacted with."""
+"""Subscriptions (clause 5.8): create, retrieve, query, update and delete; and their
+notifications: every write is matched against the subscriptions (in its transaction, so that
+its notifications are written with it) and the delivery sends them.
+
+A subscription keeps the @context it was created with ("_context"): its notifications are
+compacted with it (or with its jsonldContext)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from ascn.errors import AlreadyExists, ResourceNotFound
 from ascn.ngsild import names, subscription
+from ascn.ngsild.entity import Entity
 from ascn.ngsild.subscription import Subscription
 from ascn.ngsild.timestamps import now
+from ascn.service.contexts import ContextService
 from ascn.service.entities import Scope
-from ascn.store import Store
+from ascn.store import Changes, Store
+from ascn.store.base import Notification
+from ascn.subscriptions.delivery import Attempt, Delivery, Policy
+from ascn.subscriptions.matching import Index, Watcher
 
 CONTEXT = "_context"
 
@@ -21,14 +31,42 @@ def now_ms() -> int:
 
 
 class SubscriptionService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, contexts: ContextService, policy: Policy) -> None:
         self.store = store
+        self.contexts = contexts
+        self.index = Index()
+        self.delivery = Delivery(store, self._current, self._report, policy)
+
+    async def open(self) -> None:
+        for tenant, stored in await self.store.every_subscription():
+            self.index.add(await self._watcher(tenant, stored))
+        self.store.watch(self)
+        self.delivery.start()
+
+    async def close(self) -> None:
+        await self.delivery.stop()
+
+    # --- the store's observer -----------------------------------------------------------
+
+    def notifications(
+        self, tenant: str, existing: Mapping[str, Entity], changes: Changes
+    ) -> list[Notification]:
+        return self.index.notifications(
+            tenant, existing, changes.puts, changes.deletes, now(), now_ms()
+        )
+
+    def committed(self) -> None:
+        self.delivery.wake()
+
+    # --- the API ------------------------------------------------------------------------
 
     async def create(self, scope: Scope, raw: Any, context: Any) -> str:
         stored = subscription.parse(raw, scope.terms, now())
         stored[CONTEXT] = context
+        watcher = await self._watcher(scope.tenant, stored)
         if not await self.store.add_subscription(scope.tenant, stored):
             raise AlreadyExists(f"subscription {stored['id']} already exists")
+        self.index.add(watcher)
         return str(stored["id"])
 
     async def retrieve(self, tenant: str, subscription_id: str) -> Subscription:
@@ -44,10 +82,49 @@ class SubscriptionService:
     async def update(self, scope: Scope, subscription_id: str, raw: Any) -> None:
         stored = await self.retrieve(scope.tenant, subscription_id)
         updated = subscription.update(stored, raw, scope.terms, now())
+        watcher = await self._watcher(scope.tenant, updated)
         if not await self.store.replace_subscription(scope.tenant, updated):
             raise ResourceNotFound(f"subscription {subscription_id} does not exist")
+        self.index.add(watcher)
 
     async def delete(self, tenant: str, subscription_id: str) -> None:
         names.check_uri(subscription_id, "subscription id")
         if not await self.store.delete_subscription(tenant, subscription_id):
             raise ResourceNotFound(f"subscription {subscription_id} does not exist")
+        self.index.remove(tenant, subscription_id)
+        await self.store.drop_notifications(tenant, subscription_id)
+
+    # --- delivery -----------------------------------------------------------------------
+
+    async def _watcher(self, tenant: str, stored: Subscription) -> Watcher:
+        context = stored.get("jsonldContext") or stored.get(CONTEXT)
+        return Watcher.of(tenant, stored, await self.contexts.terms(context))
+
+    def _current(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
+        watcher = self.index.watchers.get((tenant, subscription_id))
+        return watcher.stored if watcher is not None else None
+
+    async def _report(
+        self, tenant: str, subscription_id: str, attempts: list[Attempt], gave_up: str | None
+    ) -> None:
+        """Keep the notification status (clause 5.2.14) of a round of attempts."""
+        watcher = self.index.watchers.get((tenant, subscription_id))
+        if watcher is None or not attempts:
+            return
+        status = watcher.stored["notification"]
+        for attempt in attempts:
+            status["timesSent"] = status.get("timesSent", 0) + 1
+            status["lastNotification"] = attempt.at
+            if attempt.ok:
+                status["lastSuccess"] = attempt.at
+                status["status"] = "ok"
+                status.pop("failureReason", None)
+            else:
+                status["lastFailure"] = attempt.at
+                status["timesFailed"] = status.get("timesFailed", 0) + 1
+                status["status"] = "failed"
+                status["failureReason"] = attempt.reason
+        if gave_up is not None:
+            status["status"] = "failed"
+            status["failureReason"] = gave_up
+        await self.store.replace_subscription(tenant, watcher.stored)

@@ -71,7 +71,51 @@ class ContextRecord:
     created_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A notification waiting in the outbox: written with the change that caused it, removed
+    once delivered."""
+
+    seq: int
+    tenant: str
+    subscription_id: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    attempts: int
+    created: int
+    """When it was written, in ms since the epoch."""
+
+
+Notification = tuple[str, dict[str, str], dict[str, Any]]
+"""(subscription id, headers, body) of a notification a write causes."""
+
+
+class Observer(Protocol):
+    """Told of every write inside its transaction (its notifications join the write), and
+    after the commit."""
+
+    def notifications(
+        self, tenant: str, existing: Mapping[str, Entity], changes: Changes
+    ) -> list[Notification]: ...
+
+    def committed(self) -> None: ...
+
+
 class Store(Protocol):
+    def watch(self, observer: Observer) -> None:
+        """Tell `observer` of every write from now on."""
+
+    async def due_notifications(self, now: int, limit: int) -> list[Outgoing]:
+        """The outbox's notifications due by `now` (ms), oldest first."""
+
+    async def settle_notifications(
+        self, delivered: Sequence[int], retries: Sequence[tuple[int, int, int]]
+    ) -> None:
+        """Remove delivered notifications; postpone others (seq, attempts, next attempt ms)."""
+
+    async def drop_notifications(self, tenant: str, subscription_id: str) -> int:
+        """Remove every notification of a subscription; how many there were."""
+
     async def open(self) -> None:
         """Create or migrate the schema and get ready to serve."""
 
@@ -132,6 +176,9 @@ class Store(Protocol):
         """One page of the tenant's subscriptions in id order, and how many there are."""
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool: ...
+
+    async def every_subscription(self) -> list[tuple[str, dict[str, Any]]]:
+        """(tenant, subscription) of every tenant's subscriptions."""
 
     async def put_context(self, record: ContextRecord) -> None: ...
 

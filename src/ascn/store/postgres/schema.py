@@ -135,7 +135,18 @@ MIGRATIONS: list[tuple[str, str]] = [
             id text NOT NULL,
             doc jsonb NOT NULL,
             PRIMARY KEY (tenant, id)
-        )
+        );
+        CREATE TABLE outbox (
+            seq bigserial PRIMARY KEY,
+            tenant text NOT NULL,
+            subscription_id text NOT NULL,
+            headers text NOT NULL,
+            body text NOT NULL,
+            created_ms bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            next_ms bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id)
         """,
     ),
 ]

@@ -26,7 +26,16 @@ from ascn.ngsild.history import Record, row_values
 from ascn.ngsild.query import EntityQuery
 from ascn.ngsild.temporal import Period, Window
 from ascn.store import indexing, planner, timeline
-from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
+from ascn.store.base import (
+    CatalogRow,
+    Changes,
+    ContextRecord,
+    Entity,
+    Observer,
+    Outgoing,
+    Plan,
+)
+from ascn.store.outbox import OUTBOX_DUE, outbox_rows, outgoing
 from ascn.store.postgres.dialect import PostgresDialect, wkb
 from ascn.store.postgres.schema import migrate
 from ascn.store.timeline import Scope
@@ -47,6 +56,7 @@ class PostgresStore:
         self.conninfo = conninfo
         self.schema = schema
         self.indexed = indexed
+        self._observer: Observer | None = None
         self._pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
@@ -121,19 +131,72 @@ class PostgresStore:
     async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
         return await self._read(lambda c: _fetch(c, tenant, ids))
 
+    def watch(self, observer: Observer) -> None:
+        self._observer = observer
+
     async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
+        observer = self._observer
+        sent = False
+
         async def job(connection: Connection) -> T:
+            nonlocal sent
             async with connection.pipeline():
                 await connection.execute(
-                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) k",
+                    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) k",
                     (_lock_keys(tenant, ids),),
                 )
                 existing = await _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
+            outgoing = observer.notifications(tenant, existing, changes) if observer else []
             # The writes go in one round trip; an error surfaces when the pipeline ends.
             async with connection.pipeline():
                 await _apply(connection, tenant, changes, existing, self.indexed)
+                if outgoing:
+                    columns = list(zip(*outbox_rows(tenant, outgoing), strict=True))
+                    await connection.execute(
+                        "INSERT INTO outbox (tenant, subscription_id, headers, body, created_ms)"
+                        " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+                        " %b::int8[])",
+                        [list(c) for c in columns],
+                    )
+            sent = bool(outgoing)
             return answer
+
+        answer = await self._write(job)
+        if sent and observer is not None:
+            observer.committed()
+        return answer
+
+    async def due_notifications(self, now: int, limit: int) -> list[Outgoing]:
+        async def job(connection: Connection) -> list[Outgoing]:
+            cursor = await connection.execute(OUTBOX_DUE.replace("?", "%s"), (now, limit))
+            return [outgoing(row) for row in await cursor.fetchall()]
+
+        return await self._read(job)
+
+    async def settle_notifications(
+        self, delivered: Sequence[int], retries: Sequence[tuple[int, int, int]]
+    ) -> None:
+        async def job(connection: Connection) -> None:
+            if delivered:
+                await connection.execute(
+                    "DELETE FROM outbox WHERE seq = ANY(%b::int8[])", (list(delivered),)
+                )
+            for seq, attempts, next_ms in retries:
+                await connection.execute(
+                    "UPDATE outbox SET attempts = %s, next_ms = %s WHERE seq = %s",
+                    (attempts, next_ms, seq),
+                )
+
+        await self._write(job)
+
+    async def drop_notifications(self, tenant: str, subscription_id: str) -> int:
+        async def job(connection: Connection) -> int:
+            cursor = await connection.execute(
+                "DELETE FROM outbox WHERE tenant = %s AND subscription_id = %s",
+                (tenant, subscription_id),
+            )
+            return cursor.rowcount
 
         return await self._write(job)
 
@@ -271,6 +334,13 @@ class PostgresStore:
             )
             total = await counted.fetchone()
             return [orjson.loads(row[0]) for row in rows], int(total[0]) if total else 0
+
+        return await self._read(job)
+
+    async def every_subscription(self) -> list[tuple[str, dict[str, Any]]]:
+        async def job(connection: Connection) -> list[tuple[str, dict[str, Any]]]:
+            cursor = await connection.execute("SELECT tenant, doc::text FROM subscription")
+            return [(tenant, orjson.loads(doc)) for tenant, doc in await cursor.fetchall()]
 
         return await self._read(job)
 

@@ -138,6 +138,17 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
             doc TEXT NOT NULL,
             PRIMARY KEY (tenant, id)
         ) WITHOUT ROWID;
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            subscription_id TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id);
         """,
         None,
     ),

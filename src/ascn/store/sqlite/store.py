@@ -25,7 +25,8 @@ from ascn.ngsild.history import Record, row_values
 from ascn.ngsild.query import EntityQuery
 from ascn.ngsild.temporal import Period, Window
 from ascn.store import planner, timeline
-from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Plan
+from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Observer, Outgoing, Plan
+from ascn.store.outbox import OUTBOX_DUE, OUTBOX_INSERT, outbox_rows, outgoing
 from ascn.store.sqlite.dialect import SqliteDialect
 from ascn.store.sqlite.indexes import sync_value_index, write_indexes
 from ascn.store.sqlite.schema import migrate
@@ -52,6 +53,7 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._observer: Observer | None = None
 
     @classmethod
     def from_url(cls, url: str, indexed: frozenset[str] = frozenset()) -> SqliteStore:
@@ -111,14 +113,55 @@ class SqliteStore:
     async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, Entity]:
         return await self._read(lambda c: _fetch(c, tenant, ids))
 
+    def watch(self, observer: Observer) -> None:
+        self._observer = observer
+
     async def transact(self, tenant: str, ids: Sequence[str], plan: Plan[T]) -> T:
+        observer = self._observer
+        sent = False
+
         def job(connection: sqlite3.Connection) -> T:
+            nonlocal sent
             existing = _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
             _apply(connection, tenant, changes, existing, self.indexed)
+            if observer is not None:
+                outgoing = observer.notifications(tenant, existing, changes)
+                if outgoing:
+                    connection.executemany(OUTBOX_INSERT, outbox_rows(tenant, outgoing))
+                    sent = True
             return answer
 
-        return await self._write(job)
+        answer = await self._write(job)
+        if sent and observer is not None:
+            observer.committed()
+        return answer
+
+    async def due_notifications(self, now: int, limit: int) -> list[Outgoing]:
+        rows = await self._read(lambda c: c.execute(OUTBOX_DUE, (now, limit)).fetchall())
+        return [outgoing(row) for row in rows]
+
+    async def settle_notifications(
+        self, delivered: Sequence[int], retries: Sequence[tuple[int, int, int]]
+    ) -> None:
+        def job(connection: sqlite3.Connection) -> None:
+            connection.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in delivered])
+            connection.executemany(
+                "UPDATE outbox SET attempts = ?, next_ms = ? WHERE seq = ?",
+                [(attempts, next_ms, seq) for seq, attempts, next_ms in retries],
+            )
+
+        await self._write(job)
+
+    async def drop_notifications(self, tenant: str, subscription_id: str) -> int:
+        return await self._write(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM outbox WHERE tenant = ? AND subscription_id = ?",
+                    (tenant, subscription_id),
+                ).rowcount
+            )
+        )
 
     async def query(self, tenant: str, query: EntityQuery) -> tuple[list[Entity], int | None]:
         def job(connection: sqlite3.Connection) -> tuple[list[Entity], int | None]:
@@ -251,6 +294,12 @@ class SqliteStore:
             return [orjson.loads(row[0]) for row in rows], int(total)
 
         return await self._read(job)
+
+    async def every_subscription(self) -> list[tuple[str, dict[str, Any]]]:
+        rows = await self._read(
+            lambda c: c.execute("SELECT tenant, doc FROM subscription").fetchall()
+        )
+        return [(tenant, orjson.loads(doc)) for tenant, doc in rows]
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
         return await self._write(

@@ -1,0 +1,338 @@
+"""Which writes a subscription is told about, and what it is told (clause 5.8, 4.5.x): the
+events of a write (entityCreated/Updated/Deleted, attributeCreated/Updated/Deleted), each
+subscription's selection, and the notification it is sent. Pure; subscriptions are indexed by
+entity type so that a write is checked only against those that can match it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ascn.ngsild.context import CORE_CONTEXT_URL, TermMap
+from ascn.ngsild.entity import Entity
+from ascn.ngsild.geoquery import geo_query
+from ascn.ngsild.history import millis
+from ascn.ngsild.names import LANGUAGEPROPERTY, NULL, PROPERTY, VALUE_KEY
+from ascn.ngsild.projection import Projection, expand_projection, parse_projection
+from ascn.ngsild.qlang import Expression, TypeName, expand, parse_q, parse_scope_q, parse_types
+from ascn.ngsild.representation import View, render
+from ascn.ngsild.subscription import DEFAULT_TRIGGERS, Subscription, status
+from ascn.subscriptions.selection import holds
+
+JSON_LD = "application/ld+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """What one write did to one entity."""
+
+    entity_id: str
+    before: Entity | None
+    after: Entity | None
+    created: frozenset[str] = frozenset()
+    updated: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+    """Attribute IRIs created, updated and deleted (wholly or one datasetId of them)."""
+
+
+def events(before: Entity | None, after: Entity | None) -> Events | None:
+    """The events of a write on one entity, None if it changed nothing."""
+    entity_id = (after or before or {}).get("id", "")
+    if before is None or after is None:
+        return Events(entity_id, before, after)
+    created, updated, deleted = set(), set(), set()
+    for iri, instances in after["attrs"].items():
+        old = {i.get("datasetId"): i for i in before["attrs"].get(iri, ())}
+        if not old:
+            created.add(iri)
+            continue
+        now = {i.get("datasetId"): i for i in instances}
+        if old.keys() - now.keys():
+            deleted.add(iri)
+        if any(
+            d not in old or old[d].get("modifiedAt") != i.get("modifiedAt") for d, i in now.items()
+        ):
+            updated.add(iri)
+    deleted.update(before["attrs"].keys() - after["attrs"].keys())
+    if not (created or updated or deleted) and before.get("scope") == after.get("scope"):
+        return None
+    return Events(
+        entity_id, before, after, frozenset(created), frozenset(updated), frozenset(deleted)
+    )
+
+
+@dataclass(slots=True)
+class Watcher:
+    """A subscription ready to match writes: its selection parsed, its @context resolved."""
+
+    tenant: str
+    stored: Subscription
+    terms: TermMap
+    selectors: list[tuple[Expression, str | None, str | None]] = field(default_factory=list)
+    watched: frozenset[str] | None = None
+    triggers: frozenset[str] = frozenset(DEFAULT_TRIGGERS)
+    q: Expression | None = None
+    scope: Expression | None = None
+    geo: Any = None
+
+    @classmethod
+    def of(cls, tenant: str, stored: Subscription, terms: TermMap) -> Watcher:
+        watcher = cls(tenant, stored, terms)
+        for selector in stored.get("entities", ()):
+            watcher.selectors.append(
+                (parse_types(selector["type"]), selector.get("id"), selector.get("idPattern"))
+            )
+        if "watchedAttributes" in stored:
+            watcher.watched = frozenset(stored["watchedAttributes"])
+        if "notificationTrigger" in stored:
+            watcher.triggers = frozenset(stored["notificationTrigger"])
+        if "q" in stored:
+            watcher.q = expand(parse_q(stored["q"]), terms.expand)
+        if "scopeQ" in stored:
+            watcher.scope = parse_scope_q(stored["scopeQ"])
+        if "geoQ" in stored:
+            geo = stored["geoQ"]
+            watcher.geo = geo_query(
+                geo["georel"],
+                geo["geometry"],
+                geo["coordinates"],
+                terms.expand(geo.get("geoproperty") or "location"),
+            )
+        return watcher
+
+    @property
+    def id(self) -> str:
+        return str(self.stored["id"])
+
+    def types(self) -> set[str] | None:
+        """The entity types it can match, None if any (a selector of a type expression)."""
+        if not self.selectors:
+            return None
+        names: set[str] = set()
+        for types, _, _ in self.selectors:
+            if not isinstance(types, TypeName):
+                return None
+            names.add(types.name)
+        return names
+
+    def fired(self, found: Events, now_ms: int) -> bool:
+        """Whether this write is one the subscription is told about."""
+        if status(self.stored, now_ms) != "active" or "timeInterval" in self.stored:
+            return False
+        entity = found.after or found.before
+        if entity is None or not self._selects(entity):
+            return False
+        if found.before is None:
+            return "entityCreated" in self.triggers
+        if found.after is None:
+            return "entityDeleted" in self.triggers
+        watched = self.watched
+
+        def seen(attributes: frozenset[str]) -> bool:
+            return bool(attributes if watched is None else attributes & watched)
+
+        return (
+            ("attributeCreated" in self.triggers and seen(found.created))
+            or ("attributeUpdated" in self.triggers and seen(found.updated))
+            or ("attributeDeleted" in self.triggers and seen(found.deleted))
+            or (
+                "entityUpdated" in self.triggers
+                and seen(found.created | found.updated | found.deleted)
+            )
+        )
+
+    def _selects(self, entity: Entity) -> bool:
+        if self.selectors and not any(
+            holds(types, entity)
+            and (entity_id is None or entity_id == entity["id"])
+            and (pattern is None or _search(pattern, entity["id"]))
+            for types, entity_id, pattern in self.selectors
+        ):
+            return False
+        if self.q is not None and not holds(self.q, entity):
+            return False
+        if self.scope is not None and not holds(self.scope, entity):
+            return False
+        if self.geo is not None:
+            values = [i.get("value") for i in entity["attrs"].get(self.geo.property, ())]
+            if not any(self.geo.matches(v) for v in values if v is not None):
+                return False
+        return True
+
+    def context_url(self) -> str:
+        """The @context URL notifications name: jsonldContext, else the subscription's own
+        single context URL, else the core context."""
+        if "jsonldContext" in self.stored:
+            return str(self.stored["jsonldContext"])
+        context = self.stored.get("_context")
+        if isinstance(context, list) and len(context) == 1:
+            context = context[0]
+        return context if isinstance(context, str) else CORE_CONTEXT_URL
+
+    def notification(self, found: Events, moment: str) -> tuple[dict[str, str], dict[str, Any]]:
+        """The headers and body of the notification of an event (notifiedAt is set when it
+        is sent)."""
+        spec = self.stored["notification"]
+        endpoint = spec["endpoint"]
+        accept = endpoint.get("accept", "application/json")
+        data = self._data(found, moment)
+        url = self.context_url()
+        headers = {"Content-Type": accept if accept == JSON_LD else "application/json"}
+        if accept == JSON_LD:
+            data = {**data, "@context": url}
+        else:
+            headers["Link"] = (
+                f'<{url}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+            )
+        for pair in endpoint.get("receiverInfo", ()):
+            headers[pair["key"]] = pair["value"]
+        if self.tenant:
+            headers["NGSILD-Tenant"] = self.tenant
+        body = {
+            "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+            "type": "Notification",
+            "subscriptionId": self.id,
+            "data": [data],
+        }
+        return headers, body
+
+    def _data(self, found: Events, moment: str) -> dict[str, Any]:
+        view = self._view()
+        if found.after is None:
+            gone = found.before or {"id": found.entity_id, "type": []}
+            shown = render({**gone, "attrs": {}}, self.terms, view)
+            shown.pop("scope", None)
+            return {**shown, "deletedAt": moment}
+        entity = found.after
+        if found.deleted and "attributeDeleted" in self.triggers and found.before is not None:
+            entity = _with_nulls(entity, found.before, found.deleted)
+        return render(entity, self.terms, view)
+
+    def _view(self) -> View:
+        spec = self.stored["notification"]
+        form = {"keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"}.get(
+            spec.get("format", "normalized"), "normalized"
+        )
+        attrs = frozenset(spec["attributes"]) if "attributes" in spec else None
+        pick = omit = None
+        if "pick" in spec:
+            pick = expand_projection(
+                parse_projection(",".join(spec["pick"]), "pick"), self.terms.expand
+            )
+        if "omit" in spec:
+            omit = expand_projection(
+                parse_projection(",".join(spec["omit"]), "omit"), self.terms.expand
+            )
+        datasets = frozenset(self.stored["datasetId"]) if "datasetId" in self.stored else None
+        return View(
+            format=form,  # type: ignore[arg-type]
+            sys_attrs=bool(spec.get("sysAttrs")),
+            attrs=attrs,
+            pick=pick,
+            omit=omit,
+            datasets=datasets,
+        )
+
+    def _projection(self, what: str) -> Projection | None:
+        names = self.stored["notification"].get(what)
+        if names is None:
+            return None
+        return expand_projection(parse_projection(",".join(names), what), self.terms.expand)
+
+
+def _with_nulls(entity: Entity, before: Entity, deleted: frozenset[str]) -> Entity:
+    """The entity with each deleted attribute instance shown as NGSI-LD Null."""
+    attrs = dict(entity["attrs"])
+    for iri in deleted:
+        kept = {i.get("datasetId"): i for i in attrs.get(iri, ())}
+        for old in before["attrs"].get(iri, ()):
+            if old.get("datasetId") in kept:
+                continue
+            kind = old.get("type", PROPERTY)
+            null: dict[str, Any] = {"type": kind}
+            if kind == LANGUAGEPROPERTY:
+                null["languageMap"] = {"@none": NULL}
+            else:
+                null[VALUE_KEY.get(kind, "value")] = NULL
+            if "datasetId" in old:
+                null["datasetId"] = old["datasetId"]
+            kept[old.get("datasetId")] = null
+        attrs[iri] = list(kept.values())
+    return {**entity, "attrs": attrs}
+
+
+def _search(pattern: str, text: str) -> bool:
+    return re.search(pattern, text) is not None
+
+
+class Index:
+    """The watchers of every tenant, by the entity types they can match."""
+
+    def __init__(self) -> None:
+        self.watchers: dict[tuple[str, str], Watcher] = {}
+        self.by_type: dict[str, dict[str, set[str]]] = {}
+        self.any_type: dict[str, set[str]] = {}
+
+    def add(self, watcher: Watcher) -> None:
+        self.remove(watcher.tenant, watcher.id)
+        self.watchers[(watcher.tenant, watcher.id)] = watcher
+        types = watcher.types()
+        if types is None:
+            self.any_type.setdefault(watcher.tenant, set()).add(watcher.id)
+            return
+        tenant = self.by_type.setdefault(watcher.tenant, {})
+        for kind in types:
+            tenant.setdefault(kind, set()).add(watcher.id)
+
+    def remove(self, tenant: str, subscription_id: str) -> Watcher | None:
+        watcher = self.watchers.pop((tenant, subscription_id), None)
+        if watcher is None:
+            return None
+        self.any_type.get(tenant, set()).discard(subscription_id)
+        for ids in self.by_type.get(tenant, {}).values():
+            ids.discard(subscription_id)
+        return watcher
+
+    def candidates(self, tenant: str, types: Iterable[str]) -> list[Watcher]:
+        ids = set(self.any_type.get(tenant, ()))
+        by_type = self.by_type.get(tenant, {})
+        for kind in types:
+            ids.update(by_type.get(kind, ()))
+        return [self.watchers[(tenant, i)] for i in sorted(ids)]
+
+    def notifications(
+        self,
+        tenant: str,
+        existing: Mapping[str, Entity],
+        puts: list[Entity],
+        deletes: list[str],
+        moment: str,
+        now_ms: int,
+    ) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+        """(subscription id, headers, body) of every notification a write causes."""
+        if not self.watchers:
+            return []
+        out = []
+        changes: list[tuple[Entity | None, Entity | None]] = [
+            (existing.get(e["id"]), e) for e in puts
+        ]
+        changes += [(existing[i], None) for i in deletes if i in existing]
+        for before, after in changes:
+            found = events(before, after)
+            if found is None:
+                continue
+            entity = after or before
+            assert entity is not None
+            for watcher in self.candidates(tenant, entity["type"]):
+                if watcher.fired(found, now_ms):
+                    headers, body = watcher.notification(found, moment)
+                    out.append((watcher.id, headers, body))
+        return out
+
+
+def due(stored: Subscription) -> int | None:
+    """When a subscription expires, in ms (None: never)."""
+    return millis(stored.get("expiresAt"))
