@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The servers the tests talk to: PostgreSQL with PostGIS on 127.0.0.1:5432 (user postgres).
+# The servers the tests talk to: PostgreSQL with PostGIS on 127.0.0.1:5432 (user postgres) and
+# the Mosquitto MQTT broker on 127.0.0.1:1883.
 # Installs (Debian packages) and starts what is missing; does nothing when all is there.
 set -euo pipefail
 
@@ -43,4 +44,14 @@ if [ -z "$(ask "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")" 
     major=$(ask "SHOW server_version_num" | cut -c1-2)
     echo "services: installing PostGIS for PostgreSQL $major"
     apt_install "postgresql-$major-postgis-3"
+fi
+
+if ! command -v mosquitto >/dev/null; then
+    echo "services: installing Mosquitto"
+    apt_install mosquitto
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+    echo "services: starting Mosquitto on 127.0.0.1:1883"
+    mosquitto -d
+    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 0.1; done
 fi

@@ -7,13 +7,17 @@ compacted with it (or with its jsonldContext)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from ascn.errors import AlreadyExists, ResourceNotFound
+from ascn.errors import AlreadyExists, AscnError, ResourceNotFound
 from ascn.ngsild import names, subscription
 from ascn.ngsild.entity import Entity
+from ascn.ngsild.query import MAX_LIMIT, EntityQuery, Selector
 from ascn.ngsild.subscription import Subscription
 from ascn.ngsild.timestamps import now
 from ascn.service.contexts import ContextService
@@ -24,6 +28,9 @@ from ascn.subscriptions.delivery import Attempt, Delivery, Policy
 from ascn.subscriptions.matching import Index, Watcher
 
 CONTEXT = "_context"
+TICK = 0.5
+"""Seconds between two looks at the timeInterval subscriptions."""
+log = logging.getLogger("ascn.subscriptions")
 
 
 def now_ms() -> int:
@@ -36,15 +43,56 @@ class SubscriptionService:
         self.contexts = contexts
         self.index = Index()
         self.delivery = Delivery(store, self._current, self._report, policy)
+        self._periodic: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         for tenant, stored in await self.store.every_subscription():
             self.index.add(await self._watcher(tenant, stored))
         self.store.watch(self)
         self.delivery.start()
+        self._periodic = asyncio.create_task(self._every_interval())
 
     async def close(self) -> None:
+        if self._periodic is not None:
+            self._periodic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._periodic
         await self.delivery.stop()
+
+    async def _every_interval(self) -> None:
+        """Notify each timeInterval subscription of the entities it selects, once per interval
+        (the first interval counted from its creation)."""
+        while True:
+            await asyncio.sleep(TICK)
+            moment_ms = now_ms()
+            for watcher in list(self.index.watchers.values()):
+                interval = watcher.stored.get("timeInterval")
+                if interval is None or moment_ms - watcher.last_ms < interval * 1000:
+                    continue
+                watcher.last_ms = moment_ms
+                if subscription.status(watcher.stored, moment_ms) != "active":
+                    continue
+                try:
+                    await self._notify_periodically(watcher)
+                except AscnError as error:
+                    log.warning("periodic notification of %s failed: %s", watcher.id, error)
+
+    async def _notify_periodically(self, watcher: Watcher) -> None:
+        selectors = tuple(
+            Selector(ids=(entity_id,) if entity_id else None, types=types, id_pattern=pattern)
+            for types, entity_id, pattern in watcher.selectors
+        )
+        query = EntityQuery(selectors=selectors, q=watcher.q, geo=watcher.geo, limit=MAX_LIMIT)
+        entities, _ = await self.store.query(watcher.tenant, query)
+        entities = [e for e in entities if watcher.selects(e)]
+        if not entities:
+            return
+        headers, body = watcher.periodic(entities, now())
+        outbox = [(watcher.id, headers, body)]
+        await self.store.transact(
+            watcher.tenant, [], lambda _: (Changes(history=[], outbox=outbox), None)
+        )
+        self.delivery.wake()
 
     # --- the store's observer -----------------------------------------------------------
 
@@ -98,7 +146,9 @@ class SubscriptionService:
 
     async def _watcher(self, tenant: str, stored: Subscription) -> Watcher:
         context = stored.get("jsonldContext") or stored.get(CONTEXT)
-        return Watcher.of(tenant, stored, await self.contexts.terms(context))
+        watcher = Watcher.of(tenant, stored, await self.contexts.terms(context))
+        watcher.last_ms = now_ms() if "timeInterval" in stored else 0
+        return watcher
 
     def _current(self, tenant: str, subscription_id: str) -> dict[str, Any] | None:
         watcher = self.index.watchers.get((tenant, subscription_id))

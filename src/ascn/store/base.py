@@ -41,6 +41,9 @@ class Changes:
     erase: list[Erase] = field(default_factory=list)
     amend: list[Record] = field(default_factory=list)
     """Instances whose content changes, found by their instance id."""
+    outbox: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    """Notifications to send besides those the observer finds: (subscription id, headers,
+    body)."""
 
 
 Plan = Callable[[Mapping[str, Entity]], tuple[Changes, R]]

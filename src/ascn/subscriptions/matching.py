@@ -77,6 +77,8 @@ class Watcher:
     q: Expression | None = None
     scope: Expression | None = None
     geo: Any = None
+    last_ms: int = 0
+    """When it was last given a notification (throttling counts from there)."""
 
     @classmethod
     def of(cls, tenant: str, stored: Subscription, terms: TermMap) -> Watcher:
@@ -143,6 +145,27 @@ class Watcher:
                 and seen(found.created | found.updated | found.deleted)
             )
         )
+
+    def throttled(self, now_ms: int) -> bool:
+        """Whether a notification now would come sooner than its throttling allows (it is
+        then dropped)."""
+        throttling = self.stored.get("throttling")
+        return throttling is not None and now_ms - self.last_ms < throttling * 1000
+
+    def selects(self, entity: Entity) -> bool:
+        return self._selects(entity)
+
+    def periodic(
+        self, entities: list[Entity], moment: str
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """The notification of a timeInterval subscription: the entities it selects now."""
+        headers, body = self.notification(
+            Events(entities[0]["id"], entities[0], entities[0]), moment
+        )
+        body["data"] = [
+            self.notification(Events(e["id"], e, e), moment)[1]["data"][0] for e in entities
+        ]
+        return headers, body
 
     def _selects(self, entity: Entity) -> bool:
         if self.selectors and not any(
@@ -327,9 +350,10 @@ class Index:
             entity = after or before
             assert entity is not None
             for watcher in self.candidates(tenant, entity["type"]):
-                if watcher.fired(found, now_ms):
+                if watcher.fired(found, now_ms) and not watcher.throttled(now_ms):
                     headers, body = watcher.notification(found, moment)
                     out.append((watcher.id, headers, body))
+                    watcher.last_ms = now_ms
         return out
 
 

@@ -147,7 +147,9 @@ class PostgresStore:
                 )
                 existing = await _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
-            outgoing = observer.notifications(tenant, existing, changes) if observer else []
+            outgoing = list(changes.outbox)
+            if observer is not None:
+                outgoing += observer.notifications(tenant, existing, changes)
             # The writes go in one round trip; an error surfaces when the pipeline ends.
             async with connection.pipeline():
                 await _apply(connection, tenant, changes, existing, self.indexed)

@@ -125,11 +125,12 @@ class SqliteStore:
             existing = _fetch(connection, tenant, ids)
             changes, answer = plan(existing)
             _apply(connection, tenant, changes, existing, self.indexed)
+            outgoing = list(changes.outbox)
             if observer is not None:
-                outgoing = observer.notifications(tenant, existing, changes)
-                if outgoing:
-                    connection.executemany(OUTBOX_INSERT, outbox_rows(tenant, outgoing))
-                    sent = True
+                outgoing += observer.notifications(tenant, existing, changes)
+            if outgoing:
+                connection.executemany(OUTBOX_INSERT, outbox_rows(tenant, outgoing))
+                sent = True
             return answer
 
         answer = await self._write(job)
