@@ -44,6 +44,8 @@ class SubscriptionService:
         self.index = Index()
         self.delivery = Delivery(store, self._current, self._report, policy)
         self._periodic: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._dirty: set[tuple[str, str]] = set()
 
     async def open(self) -> None:
         for tenant, stored in await self.store.every_subscription():
@@ -51,13 +53,16 @@ class SubscriptionService:
         self.store.watch(self)
         self.delivery.start()
         self._periodic = asyncio.create_task(self._every_interval())
+        self._flusher = asyncio.create_task(self._flush_every_second())
 
     async def close(self) -> None:
-        if self._periodic is not None:
-            self._periodic.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._periodic
+        for task in (self._periodic, self._flusher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.delivery.stop()
+        await self.flush()
 
     async def _every_interval(self) -> None:
         """Notify each timeInterval subscription of the entities it selects, once per interval
@@ -157,7 +162,8 @@ class SubscriptionService:
     async def _report(
         self, tenant: str, subscription_id: str, attempts: list[Attempt], gave_up: str | None
     ) -> None:
-        """Keep the notification status (clause 5.2.14) of a round of attempts."""
+        """Keep the notification status (clause 5.2.14) of a round of attempts: at once in
+        memory, in the store within a second (or at once when it gave up)."""
         watcher = self.index.watchers.get((tenant, subscription_id))
         if watcher is None or not attempts:
             return
@@ -174,7 +180,24 @@ class SubscriptionService:
                 status["timesFailed"] = status.get("timesFailed", 0) + 1
                 status["status"] = "failed"
                 status["failureReason"] = attempt.reason
+        self._dirty.add((tenant, subscription_id))
         if gave_up is not None:
             status["status"] = "failed"
             status["failureReason"] = gave_up
-        await self.store.replace_subscription(tenant, watcher.stored)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the notification status of the subscriptions that changed."""
+        dirty, self._dirty = self._dirty, set()
+        for tenant, subscription_id in sorted(dirty):
+            watcher = self.index.watchers.get((tenant, subscription_id))
+            if watcher is not None:
+                await self.store.replace_subscription(tenant, watcher.stored)
+
+    async def _flush_every_second(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.flush()
+            except AscnError as error:
+                log.warning("keeping notification status failed: %s", error)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +38,16 @@ class Policy:
     max_retry: float = 30.0
     give_up: float = 3600.0
     timeout: float = 10.0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a round did with one subscription's notifications."""
+
+    delivered: list[int] = field(default_factory=list)
+    retries: list[tuple[int, int, int]] = field(default_factory=list)
+    drop: bool = False
+    """Whether the subscription's notifications are all dropped (it is gone, or gave up)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +106,7 @@ class Delivery:
                 self._wake.clear()
 
     async def round(self) -> bool:
-        """Send what is due; whether there was anything."""
+        """Send what is due; whether there was anything. Settled in one write per round."""
         due = await self.store.due_notifications(_ms(), BATCH)
         if not due:
             return False
@@ -104,41 +114,47 @@ class Delivery:
         for item in due:
             groups.setdefault((item.tenant, item.subscription_id), []).append(item)
         limit = asyncio.Semaphore(CONCURRENCY)
+        delivered: list[int] = []
+        retries: list[tuple[int, int, int]] = []
+        dropped: list[tuple[str, str]] = []
 
         async def send_group(key: tuple[str, str], items: list[Outgoing]) -> None:
             async with limit:
-                await self._group(key[0], key[1], items)
+                outcome = await self._group(key[0], key[1], items)
+            delivered.extend(outcome.delivered)
+            retries.extend(outcome.retries)
+            if outcome.drop:
+                dropped.append(key)
 
         await asyncio.gather(*(send_group(k, v) for k, v in groups.items()))
-        return len(due) == BATCH or bool(groups)
+        await self.store.settle_notifications(delivered, retries)
+        for tenant, subscription_id in dropped:
+            await self.store.drop_notifications(tenant, subscription_id)
+        return len(due) == BATCH or bool(delivered)
 
-    async def _group(self, tenant: str, subscription_id: str, items: list[Outgoing]) -> None:
+    async def _group(self, tenant: str, subscription_id: str, items: list[Outgoing]) -> Outcome:
         subscription = self.lookup(tenant, subscription_id)
         if subscription is None:
-            await self.store.drop_notifications(tenant, subscription_id)
-            return
-        delivered: list[int] = []
+            return Outcome(drop=True)
+        outcome = Outcome()
         attempts: list[Attempt] = []
         for position, item in enumerate(items):
             attempt = await self._send(subscription, item)
             attempts.append(attempt)
             if attempt.ok:
-                delivered.append(item.seq)
+                outcome.delivered.append(item.seq)
                 continue
             if _ms() - item.created > self.policy.give_up * 1000:
                 reason = f"undelivered for {self.policy.give_up:.0f} s: {attempt.reason}"
-                await self.store.settle_notifications(delivered, [])
-                await self.store.drop_notifications(tenant, subscription_id)
+                outcome.drop = True
                 await self.report(tenant, subscription_id, attempts, reason)
-                return
+                return outcome
             delay = min(self.policy.max_retry, self.policy.first_retry * 2**item.attempts)
             later = _ms() + int(delay * 1000)
-            retries = [(i.seq, i.attempts + (i is item), later) for i in items[position:]]
-            await self.store.settle_notifications(delivered, retries)
-            await self.report(tenant, subscription_id, attempts, None)
-            return
-        await self.store.settle_notifications(delivered, [])
+            outcome.retries = [(i.seq, i.attempts + (i is item), later) for i in items[position:]]
+            break
         await self.report(tenant, subscription_id, attempts, None)
+        return outcome
 
     async def _send(self, subscription: dict[str, Any], item: Outgoing) -> Attempt:
         endpoint = subscription["notification"]["endpoint"]
