@@ -8,7 +8,6 @@ from starlette.routing import BaseRoute
 
 from ascn.api import params
 from ascn.api.negotiation import JSON, JSON_LD, accepted, check_content_type
-from ascn.api.query import page_links
 from ascn.api.requests import BASE, node_of, payload_scope, read_terms
 from ascn.api.responses import linked_data, no_content
 from ascn.api.routing import resource
@@ -53,7 +52,7 @@ async def query(request: Request) -> Response:
     body = [subscription.render(s, terms, moment, sys_attrs) for s in found]
     headers = {"NGSILD-Results-Count": str(total)} if params.flag(request, "count") else {}
     response = linked_data(body, media, terms.source_url, headers=headers)
-    links = page_links(request, limit, offset, offset + limit < total)
+    links = _page_links(request, limit, offset, offset + limit < total)
     if links:
         existing = response.headers.get("link")
         response.headers["Link"] = ", ".join([*([existing] if existing else []), *links])
@@ -76,6 +75,20 @@ async def delete(request: Request) -> Response:
         params.tenant(request), request.path_params["subscription_id"]
     )
     return no_content()
+
+
+def _page_links(request: Request, limit: int, offset: int, more: bool) -> list[str]:
+    """rel="prev" and rel="next" Link values (clause 5.5.9) for the pages that exist."""
+    path = request.url.path.rstrip("/")
+    pages = []
+    if offset > 0 and limit:
+        pages.append(("prev", max(0, offset - limit)))
+    if more:
+        pages.append(("next", offset + limit))
+    return [
+        f'<{path}?limit={limit}&offset={at}>;rel="{rel}";type="application/ld+json"'
+        for rel, at in pages
+    ]
 
 
 def _integer(request: Request, name: str, default: int) -> int:

@@ -127,10 +127,17 @@ class SubscriptionService:
         found = await self.store.get_subscription(tenant, subscription_id)
         if found is None:
             raise ResourceNotFound(f"subscription {subscription_id} does not exist")
-        return found
+        return self._latest(tenant, found)
 
     async def query(self, tenant: str, limit: int, offset: int) -> tuple[list[Subscription], int]:
-        return await self.store.list_subscriptions(tenant, limit, offset)
+        found, total = await self.store.list_subscriptions(tenant, limit, offset)
+        return [self._latest(tenant, s) for s in found], total
+
+    def _latest(self, tenant: str, stored: Subscription) -> Subscription:
+        """The subscription with the notification status the delivery keeps in memory (the
+        store has it within a second)."""
+        watcher = self.index.watchers.get((tenant, stored["id"]))
+        return watcher.stored if watcher is not None else stored
 
     async def update(self, scope: Scope, subscription_id: str, raw: Any) -> None:
         stored = await self.retrieve(scope.tenant, subscription_id)

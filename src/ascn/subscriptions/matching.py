@@ -130,7 +130,11 @@ class Watcher:
         if found.before is None:
             return "entityCreated" in self.triggers
         if found.after is None:
-            return "entityDeleted" in self.triggers
+            deleted = frozenset(found.before["attrs"]) if found.before else frozenset()
+            return "entityDeleted" in self.triggers or (
+                "attributeDeleted" in self.triggers
+                and bool(deleted if self.watched is None else deleted & self.watched)
+            )
         watched = self.watched
 
         def seen(attributes: frozenset[str]) -> bool:
@@ -224,15 +228,44 @@ class Watcher:
 
     def _data(self, found: Events, moment: str) -> dict[str, Any]:
         view = self._view()
+        spec = self.stored["notification"]
+        changes = bool(spec.get("showChanges"))
+        sys_attrs = bool(spec.get("sysAttrs"))
         if found.after is None:
-            gone = found.before or {"id": found.entity_id, "type": []}
-            shown = render({**gone, "attrs": {}}, self.terms, view)
-            shown.pop("scope", None)
-            return {**shown, "deletedAt": moment}
+            return self._deleted(found, moment, view, changes, sys_attrs)
         entity = found.after
-        if found.deleted and "attributeDeleted" in self.triggers and found.before is not None:
-            entity = _with_nulls(entity, found.before, found.deleted)
-        return render(entity, self.terms, view)
+        before = found.before
+        if before is not None and (found.deleted or changes):
+            entity = _marked(entity, before, found, moment, changes, sys_attrs)
+        shown = render(entity, self.terms, view)
+        if sys_attrs and view.format == "keyValues":
+            shown["createdAt"] = entity["createdAt"]
+            shown["modifiedAt"] = entity["modifiedAt"]
+        return shown
+
+    def _deleted(
+        self, found: Events, moment: str, view: View, changes: bool, sys_attrs: bool
+    ) -> dict[str, Any]:
+        """An entity deleted: its id, type and deletedAt; with attributeDeleted, the watched
+        attributes as NGSI-LD Null; with showChanges, every attribute with its last value."""
+        gone = found.before or {"id": found.entity_id, "type": [], "attrs": {}}
+        attrs: dict[str, list[dict[str, Any]]] = {}
+        if changes or "attributeDeleted" in self.triggers:
+            for iri, instances in gone["attrs"].items():
+                if not changes and self.watched is not None and iri not in self.watched:
+                    continue
+                attrs[iri] = [_null(i, moment, changes, sys_attrs, whole=True) for i in instances]
+        shown = render({**gone, "attrs": attrs}, self.terms, view)
+        shown.pop("scope", None)
+        if changes:
+            for value in shown.values():
+                if isinstance(value, dict) and value.get("type") == LANGUAGEPROPERTY:
+                    value["languageMap"] = NULL
+        if sys_attrs:
+            shown["createdAt"] = gone.get("createdAt", moment)
+            shown["modifiedAt"] = gone.get("modifiedAt", moment)
+        shown["deletedAt"] = moment
+        return shown
 
     def _view(self) -> View:
         spec = self.stored["notification"]
@@ -266,24 +299,65 @@ class Watcher:
         return expand_projection(parse_projection(",".join(names), what), self.terms.expand)
 
 
-def _with_nulls(entity: Entity, before: Entity, deleted: frozenset[str]) -> Entity:
-    """The entity with each deleted attribute instance shown as NGSI-LD Null."""
+PREVIOUS = {
+    "value": "previousValue",
+    "object": "previousObject",
+    "languageMap": "previousLanguageMap",
+    "json": "previousJson",
+    "vocab": "previousVocab",
+    "objectList": "previousObjectList",
+    "valueList": "previousValueList",
+}
+
+
+def _null(
+    old: dict[str, Any], moment: str, changes: bool, sys_attrs: bool, whole: bool = False
+) -> dict[str, Any]:
+    """An instance as deleted: NGSI-LD Null in its value member (and its last value with
+    showChanges); a whole attribute's deletion shows as one instance without datasetId."""
+    kind = old.get("type", PROPERTY)
+    member = VALUE_KEY.get(kind, "value")
+    null: dict[str, Any] = {"type": kind}
+    null[member] = {"@none": NULL} if kind == LANGUAGEPROPERTY else NULL
+    if changes and member in old:
+        null[PREVIOUS.get(member, "previousValue")] = old[member]
+    if "datasetId" in old and not whole:
+        null["datasetId"] = old["datasetId"]
+    if sys_attrs:
+        null["createdAt"] = old.get("createdAt", moment)
+        null["modifiedAt"] = old.get("modifiedAt", moment)
+        null["deletedAt"] = moment
+    return null
+
+
+def _marked(
+    entity: Entity, before: Entity, found: Events, moment: str, changes: bool, sys_attrs: bool
+) -> Entity:
+    """The entity with deleted attribute instances shown as NGSI-LD Null, and with showChanges
+    the previous value of what changed."""
     attrs = dict(entity["attrs"])
-    for iri in deleted:
-        kept = {i.get("datasetId"): i for i in attrs.get(iri, ())}
-        for old in before["attrs"].get(iri, ()):
-            if old.get("datasetId") in kept:
-                continue
-            kind = old.get("type", PROPERTY)
-            null: dict[str, Any] = {"type": kind}
-            if kind == LANGUAGEPROPERTY:
-                null["languageMap"] = {"@none": NULL}
-            else:
-                null[VALUE_KEY.get(kind, "value")] = NULL
-            if "datasetId" in old:
-                null["datasetId"] = old["datasetId"]
-            kept[old.get("datasetId")] = null
+    for iri in found.deleted:
+        olds = before["attrs"].get(iri, [])
+        if iri not in attrs:
+            attrs[iri] = [_null(olds[0], moment, changes, sys_attrs, whole=True)] if olds else []
+            continue
+        kept = {i.get("datasetId"): i for i in attrs[iri]}
+        for old in olds:
+            if old.get("datasetId") not in kept:
+                kept[old.get("datasetId")] = _null(old, moment, changes, sys_attrs)
         attrs[iri] = list(kept.values())
+    if changes:
+        for iri in found.updated:
+            previous = {i.get("datasetId"): i for i in before["attrs"].get(iri, ())}
+            shown = []
+            for current in attrs[iri]:
+                old = previous.get(current.get("datasetId"))
+                member = VALUE_KEY.get(current.get("type", PROPERTY), "value")
+                if old is None or member not in old or old[member] == current.get(member):
+                    shown.append(current)
+                    continue
+                shown.append({**current, PREVIOUS.get(member, "previousValue"): old[member]})
+            attrs[iri] = shown
     return {**entity, "attrs": attrs}
 
 
