@@ -187,7 +187,7 @@ def render_attribute(instance: Instance, terms: TermMap, view: View, bare: bool 
         elif member in ("createdAt", "modifiedAt"):
             if view.sys_attrs:
                 out[member] = member_value
-        elif member == "objectType":
+        elif member in ("objectType", "previousVocab"):
             out[member] = _compact_vocab(member_value, terms)
         else:
             out[member] = member_value
