@@ -366,38 +366,48 @@ def _search(pattern: str, text: str) -> bool:
 
 
 class Index:
-    """The watchers of every tenant, by the entity types they can match."""
+    """The watchers of every tenant, by the entity types they can match, or (for those that
+    select no type) by the attributes they watch; only the rest are checked on every write."""
 
     def __init__(self) -> None:
         self.watchers: dict[tuple[str, str], Watcher] = {}
         self.by_type: dict[str, dict[str, set[str]]] = {}
+        self.by_attribute: dict[str, dict[str, set[str]]] = {}
         self.any_type: dict[str, set[str]] = {}
 
     def add(self, watcher: Watcher) -> None:
         self.remove(watcher.tenant, watcher.id)
         self.watchers[(watcher.tenant, watcher.id)] = watcher
         types = watcher.types()
-        if types is None:
+        if types is None and watcher.watched is not None and not watcher.selectors:
+            keys, index = watcher.watched, self.by_attribute
+        elif types is None:
             self.any_type.setdefault(watcher.tenant, set()).add(watcher.id)
             return
-        tenant = self.by_type.setdefault(watcher.tenant, {})
-        for kind in types:
-            tenant.setdefault(kind, set()).add(watcher.id)
+        else:
+            keys, index = frozenset(types), self.by_type
+        tenant = index.setdefault(watcher.tenant, {})
+        for key in keys:
+            tenant.setdefault(key, set()).add(watcher.id)
 
     def remove(self, tenant: str, subscription_id: str) -> Watcher | None:
         watcher = self.watchers.pop((tenant, subscription_id), None)
         if watcher is None:
             return None
         self.any_type.get(tenant, set()).discard(subscription_id)
-        for ids in self.by_type.get(tenant, {}).values():
-            ids.discard(subscription_id)
+        for index in (self.by_type, self.by_attribute):
+            for ids in index.get(tenant, {}).values():
+                ids.discard(subscription_id)
         return watcher
 
-    def candidates(self, tenant: str, types: Iterable[str]) -> list[Watcher]:
+    def candidates(
+        self, tenant: str, types: Iterable[str], attributes: Iterable[str] = ()
+    ) -> list[Watcher]:
         ids = set(self.any_type.get(tenant, ()))
-        by_type = self.by_type.get(tenant, {})
-        for kind in types:
-            ids.update(by_type.get(kind, ()))
+        for index, keys in ((self.by_type, types), (self.by_attribute, attributes)):
+            found = index.get(tenant, {})
+            for key in keys:
+                ids.update(found.get(key, ()))
         return [self.watchers[(tenant, i)] for i in sorted(ids)]
 
     def notifications(
@@ -423,7 +433,10 @@ class Index:
                 continue
             entity = after or before
             assert entity is not None
-            for watcher in self.candidates(tenant, entity["type"]):
+            touched = found.created | found.updated | found.deleted
+            if before is None or after is None:
+                touched = frozenset(entity["attrs"])
+            for watcher in self.candidates(tenant, entity["type"], touched):
                 if watcher.fired(found, now_ms) and not watcher.throttled(now_ms):
                     headers, body = watcher.notification(found, moment)
                     out.append((watcher.id, headers, body))
