@@ -366,11 +366,13 @@ def _search(pattern: str, text: str) -> bool:
 
 
 class Index:
-    """The watchers of every tenant, by the entity types they can match, or (for those that
-    select no type) by the attributes they watch; only the rest are checked on every write."""
+    """The watchers of every tenant, by the entity ids they name, else by the entity types they
+    can match, else (for those that select no type) by the attributes they watch; only the
+    rest are checked on every write."""
 
     def __init__(self) -> None:
         self.watchers: dict[tuple[str, str], Watcher] = {}
+        self.by_id: dict[str, dict[str, set[str]]] = {}
         self.by_type: dict[str, dict[str, set[str]]] = {}
         self.by_attribute: dict[str, dict[str, set[str]]] = {}
         self.any_type: dict[str, set[str]] = {}
@@ -379,7 +381,10 @@ class Index:
         self.remove(watcher.tenant, watcher.id)
         self.watchers[(watcher.tenant, watcher.id)] = watcher
         types = watcher.types()
-        if types is None and watcher.watched is not None and not watcher.selectors:
+        ids = {entity_id for _, entity_id, _ in watcher.selectors}
+        if watcher.selectors and None not in ids:
+            keys, index = frozenset(str(i) for i in ids), self.by_id
+        elif types is None and watcher.watched is not None and not watcher.selectors:
             keys, index = watcher.watched, self.by_attribute
         elif types is None:
             self.any_type.setdefault(watcher.tenant, set()).add(watcher.id)
@@ -395,16 +400,25 @@ class Index:
         if watcher is None:
             return None
         self.any_type.get(tenant, set()).discard(subscription_id)
-        for index in (self.by_type, self.by_attribute):
+        for index in (self.by_id, self.by_type, self.by_attribute):
             for ids in index.get(tenant, {}).values():
                 ids.discard(subscription_id)
         return watcher
 
     def candidates(
-        self, tenant: str, types: Iterable[str], attributes: Iterable[str] = ()
+        self,
+        tenant: str,
+        types: Iterable[str],
+        attributes: Iterable[str] = (),
+        entity_id: str | None = None,
     ) -> list[Watcher]:
         ids = set(self.any_type.get(tenant, ()))
-        for index, keys in ((self.by_type, types), (self.by_attribute, attributes)):
+        named = (entity_id,) if entity_id is not None else ()
+        for index, keys in (
+            (self.by_id, named),
+            (self.by_type, types),
+            (self.by_attribute, attributes),
+        ):
             found = index.get(tenant, {})
             for key in keys:
                 ids.update(found.get(key, ()))
@@ -436,7 +450,7 @@ class Index:
             touched = found.created | found.updated | found.deleted
             if before is None or after is None:
                 touched = frozenset(entity["attrs"])
-            for watcher in self.candidates(tenant, entity["type"], touched):
+            for watcher in self.candidates(tenant, entity["type"], touched, entity["id"]):
                 if watcher.fired(found, now_ms) and not watcher.throttled(now_ms):
                     headers, body = watcher.notification(found, moment)
                     out.append((watcher.id, headers, body))
