@@ -5,6 +5,7 @@ and scope evaluation on stored entities (selection.holds), by examples and by pr
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from ascn.ngsild.qlang import (
 from ascn.subscriptions.matching import Events, Index, Watcher, due, events
 from ascn.subscriptions.selection import holds
 
-MODEST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MODEST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TERMS = core_terms()
 NULL = "urn:ngsi-ld:null"
 T0 = "2024-01-01T00:00:00Z"
@@ -518,6 +519,42 @@ def test_the_index_offers_the_watchers_of_a_type_and_those_of_any_type() -> None
     assert index.candidates("other", [iri("Room")]) == [elsewhere]
     assert index.remove("", rooms.id) is rooms
     assert index.candidates("", [iri("Room")]) == [anything]
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"watchedAttributes": ["humidity"]},
+        {"watchedAttributes": ["co2"]},
+        {"entities": [{"type": "Room", "id": ROOM_ID}]},
+        {"entities": [{"type": "Room", "id": "urn:ngsi-ld:Room:9"}]},
+        {"entities": [{"type": "Room|Office"}], "watchedAttributes": ["temperature"]},
+        {"entities": [{"type": "Room"}], "watchedAttributes": ["co2"]},
+    ],
+    ids=json.dumps,
+)
+def test_the_index_offers_every_watcher_that_would_fire(
+    members: dict[str, Any], write: str
+) -> None:
+    """The index only spares checks: a write is notified to exactly the watchers that fire on
+    it, however they are indexed (by entity id, type, watched attribute or none)."""
+    raw: dict[str, Any] = {
+        "type": "Subscription",
+        "id": "urn:ngsi-ld:Subscription:indexed",
+        "notificationTrigger": list(subscription.TRIGGERS),
+        "notification": {"endpoint": {"uri": ENDPOINT}},
+        **members,
+    }
+    subject = Watcher.of("", subscription.parse(raw, TERMS, T0), TERMS)
+    index = Index()
+    index.add(subject)
+    before, after_write = WRITES[write]
+    existing = {ROOM_ID: before} if before is not None else {}
+    puts = [after_write] if after_write is not None else []
+    deletes = [ROOM_ID] if after_write is None else []
+    told = index.notifications("", existing, puts, deletes, NOW, NOW_MS)
+    assert len(told) == int(subject.fired(events_of(write), NOW_MS))
 
 
 def test_the_index_turns_a_write_into_its_notifications() -> None:

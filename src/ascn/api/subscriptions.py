@@ -52,7 +52,7 @@ async def query(request: Request) -> Response:
     body = [subscription.render(s, terms, moment, sys_attrs) for s in found]
     headers = {"NGSILD-Results-Count": str(total)} if params.flag(request, "count") else {}
     response = linked_data(body, media, terms.source_url, headers=headers)
-    links = _page_links(request, limit, offset, offset + limit < total)
+    links = _page_links(request, limit, offset, limit > 0 and offset + limit < total)
     if links:
         existing = response.headers.get("link")
         response.headers["Link"] = ", ".join([*([existing] if existing else []), *links])

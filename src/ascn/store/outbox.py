@@ -14,9 +14,13 @@ OUTBOX_INSERT = (
     "INSERT INTO outbox (tenant, subscription_id, headers, body, created_ms) VALUES (?, ?, ?, ?, ?)"
 )
 OUTBOX_DUE = (
-    "SELECT seq, tenant, subscription_id, headers, body, attempts, created_ms FROM outbox"
-    " WHERE next_ms <= ? ORDER BY seq LIMIT ?"
+    "SELECT seq, tenant, subscription_id, headers, body, attempts, created_ms FROM outbox o"
+    " WHERE next_ms <= ? AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.tenant = o.tenant"
+    " AND w.subscription_id = o.subscription_id AND w.seq < o.seq AND w.next_ms > ?)"
+    " ORDER BY seq LIMIT ?"
 )
+"""Due notifications, none of them behind an earlier one of its subscription that waits for a
+retry (so that a subscription's notifications keep their order)."""
 
 
 def outbox_rows(tenant: str, notifications: list[Notification]) -> list[tuple[Any, ...]]:

@@ -45,9 +45,10 @@ class Outcome:
     """What a round did with one subscription's notifications."""
 
     delivered: list[int] = field(default_factory=list)
+    """Notifications to remove from the outbox: delivered, or given up."""
     retries: list[tuple[int, int, int]] = field(default_factory=list)
     drop: bool = False
-    """Whether the subscription's notifications are all dropped (it is gone, or gave up)."""
+    """Whether the subscription's notifications are all dropped (it is gone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,9 @@ class Delivery:
                 outcome.delivered.append(item.seq)
                 continue
             if _ms() - item.created > self.policy.give_up * 1000:
+                # Given up: this round's notifications go (later ones are still sent).
                 reason = f"undelivered for {self.policy.give_up:.0f} s: {attempt.reason}"
-                outcome.drop = True
+                outcome.delivered.extend(i.seq for i in items[position:])
                 await self.report(tenant, subscription_id, attempts, reason)
                 return outcome
             delay = min(self.policy.max_retry, self.policy.first_retry * 2**item.attempts)

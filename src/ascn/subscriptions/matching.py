@@ -384,7 +384,12 @@ class Index:
         ids = {entity_id for _, entity_id, _ in watcher.selectors}
         if watcher.selectors and None not in ids:
             keys, index = frozenset(str(i) for i in ids), self.by_id
-        elif types is None and watcher.watched is not None and not watcher.selectors:
+        elif (
+            types is None
+            and watcher.watched is not None
+            and not watcher.selectors
+            and not watcher.triggers & {"entityCreated", "entityDeleted"}
+        ):
             keys, index = watcher.watched, self.by_attribute
         elif types is None:
             self.any_type.setdefault(watcher.tenant, set()).add(watcher.id)

@@ -146,7 +146,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             attempts integer NOT NULL DEFAULT 0,
             next_ms bigint NOT NULL DEFAULT 0
         );
-        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id)
+        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id, seq)
         """,
     ),
 ]

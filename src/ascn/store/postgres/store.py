@@ -171,7 +171,7 @@ class PostgresStore:
 
     async def due_notifications(self, now: int, limit: int) -> list[Outgoing]:
         async def job(connection: Connection) -> list[Outgoing]:
-            cursor = await connection.execute(OUTBOX_DUE.replace("?", "%s"), (now, limit))
+            cursor = await connection.execute(OUTBOX_DUE.replace("?", "%s"), (now, now, limit))
             return [outgoing(row) for row in await cursor.fetchall()]
 
         return await self._read(job)

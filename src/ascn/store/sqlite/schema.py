@@ -148,7 +148,7 @@ MIGRATIONS: list[tuple[str, str, Backfill | None]] = [
             attempts INTEGER NOT NULL DEFAULT 0,
             next_ms INTEGER NOT NULL DEFAULT 0
         );
-        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id);
+        CREATE INDEX outbox_by_subscription ON outbox (tenant, subscription_id, seq);
         """,
         None,
     ),

@@ -139,7 +139,7 @@ class SqliteStore:
         return answer
 
     async def due_notifications(self, now: int, limit: int) -> list[Outgoing]:
-        rows = await self._read(lambda c: c.execute(OUTBOX_DUE, (now, limit)).fetchall())
+        rows = await self._read(lambda c: c.execute(OUTBOX_DUE, (now, now, limit)).fetchall())
         return [outgoing(row) for row in rows]
 
     async def settle_notifications(
