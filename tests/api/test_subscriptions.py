@@ -1352,3 +1352,36 @@ def test_mqtt_notifications_carry_the_headers_as_metadata(
     assert json.loads(second.payload)["body"]["data"][0]["id"] == ROOM_2
     ok = eventually(lambda: (s := status_of(api, sid)).get("timesSent") == 2 and s, "status")
     assert ok["status"] == "ok"
+
+
+# --- languages, GeoJSON, joins -----------------------------------------------------------------
+
+
+def test_lang_picks_the_language_of_language_properties(
+    api: httpx.Client, receiver: Receiver
+) -> None:
+    subscribe(api, receiver.url("/lang"), lang="fr", notification={"format": "keyValues"})
+    names = {"type": "LanguageProperty", "languageMap": {"en": "Hall", "fr": "Salle"}}
+    create(api, room(1, label=names))
+    done(api.patch(f"/entities/{ROOM_1}/attrs", json={"label": names}))
+    assert receiver.wait(1, "/lang")[0].entity["label"] == "Salle"
+
+
+def test_geojson_accept_sends_features(api: httpx.Client, receiver: Receiver) -> None:
+    subscribe(api, receiver.url("/geo"), accept="application/geo+json")
+    point = {"type": "Point", "coordinates": [100.49, 13.75]}
+    create(api, room(1, n=prop(1), location={"type": "GeoProperty", "value": point}))
+    done(api.patch(f"/entities/{ROOM_1}/attrs", json={"n": prop(2)}))
+    notified = receiver.wait(1, "/geo")[0]
+    assert notified.headers["content-type"] == "application/geo+json"
+    feature = notified.entity
+    assert feature["type"] == "Feature"
+    assert feature["id"] == ROOM_1
+    assert feature["geometry"] == point
+    assert "@context" in feature
+
+
+@pytest.mark.parametrize("member", [{"join": "flat"}, {"joinLevel": 1}])
+def test_joins_in_notifications_are_refused(api: httpx.Client, member: dict[str, Any]) -> None:
+    payload = subscription("http://127.0.0.1:1/notify", notification=member)
+    assert_problem(api.post("/subscriptions", json=payload), 400, "BadRequestData")

@@ -211,14 +211,10 @@ def _notification(value: Any, terms: TermMap) -> dict[str, Any]:
             out[key] = member
         elif key in ("pick", "omit"):
             out[key] = _strings(member, f"notification.{key}")
-        elif key == "join":
-            if member not in ("inline", "flat", "@none"):
-                raise BadRequestData("notification.join takes inline, flat or @none")
-            out[key] = member
-        elif key == "joinLevel":
-            if type(member) is not int or member < 1:
-                raise BadRequestData("notification.joinLevel must be a positive integer")
-            out[key] = member
+        elif key in ("join", "joinLevel"):
+            raise BadRequestData(
+                f"notification.{key}: linked entities in notifications are not supported"
+            )
         else:
             out[key] = _endpoint(member)
     if "endpoint" not in out:

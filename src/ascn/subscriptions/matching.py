@@ -18,11 +18,12 @@ from ascn.ngsild.history import millis
 from ascn.ngsild.names import LANGUAGEPROPERTY, NULL, PROPERTY, VALUE_KEY
 from ascn.ngsild.projection import Projection, expand_projection, parse_projection
 from ascn.ngsild.qlang import Expression, TypeName, expand, parse_q, parse_scope_q, parse_types
-from ascn.ngsild.representation import View, render
+from ascn.ngsild.representation import View, parse_lang, render, render_feature
 from ascn.ngsild.subscription import DEFAULT_TRIGGERS, Subscription, status
 from ascn.subscriptions.selection import holds
 
 JSON_LD = "application/ld+json"
+GEO_JSON = "application/geo+json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +208,11 @@ class Watcher:
         accept = endpoint.get("accept", "application/json")
         data = self._data(found, moment)
         url = self.context_url()
-        headers = {"Content-Type": accept if accept == JSON_LD else "application/json"}
-        if accept == JSON_LD:
+        headers = {"Content-Type": accept if accept in (JSON_LD, GEO_JSON) else "application/json"}
+        if accept == GEO_JSON and found.after is not None:
+            data = render_feature(found.after, self.terms, self._view())
+            data["@context"] = url
+        elif accept == JSON_LD:
             data = {**data, "@context": url}
         else:
             headers["Link"] = (
@@ -273,15 +277,7 @@ class Watcher:
             spec.get("format", "normalized"), "normalized"
         )
         attrs = frozenset(spec["attributes"]) if "attributes" in spec else None
-        pick = omit = None
-        if "pick" in spec:
-            pick = expand_projection(
-                parse_projection(",".join(spec["pick"]), "pick"), self.terms.expand
-            )
-        if "omit" in spec:
-            omit = expand_projection(
-                parse_projection(",".join(spec["omit"]), "omit"), self.terms.expand
-            )
+        pick, omit = self._projection("pick"), self._projection("omit")
         datasets = frozenset(self.stored["datasetId"]) if "datasetId" in self.stored else None
         return View(
             format=form,  # type: ignore[arg-type]
@@ -290,6 +286,7 @@ class Watcher:
             pick=pick,
             omit=omit,
             datasets=datasets,
+            lang=parse_lang(self.stored["lang"]) if "lang" in self.stored else None,
         )
 
     def _projection(self, what: str) -> Projection | None:
