@@ -30,6 +30,7 @@ bench: $(STAMP) services  ## every benchmark, on SQLite and PostgreSQL
 	$(BIN)/python -m benchmarks.batch_upsert
 	$(BIN)/python -m benchmarks.query
 	$(BIN)/python -m benchmarks.temporal
+	$(BIN)/python -m benchmarks.notifications
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
