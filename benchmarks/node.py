@@ -4,11 +4,13 @@ benchmarks run on."""
 from __future__ import annotations
 
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import psycopg
@@ -88,3 +90,19 @@ def fresh_schema(url: str, schema: str) -> str:
 def search_path(schema: str) -> sql.Composed:
     """SET search_path to a store's schema (then public, where PostGIS may live)."""
     return sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema))
+
+
+def timed(
+    run: Callable[[], Any], runs: int, percentile: float = 0.99, warm_up: int = 5
+) -> tuple[float, float]:
+    """Median and a high percentile of a call's time in milliseconds, after warm-up calls."""
+    for _ in range(warm_up):
+        run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    high = samples[min(len(samples) - 1, int(len(samples) * percentile))]
+    return statistics.median(samples), high

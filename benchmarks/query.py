@@ -18,11 +18,10 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from ascn.store import Changes, open_store
 from ascn.store.postgres.store import run_query as postgres_query
 from ascn.store.postgres.store import session
 from ascn.store.sqlite.store import connect, run_query
-from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving
+from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving, timed
 
 TYPE = "AirQualityObserved"
 OTHER = "TrafficFlowObserved"
@@ -192,19 +191,6 @@ class Raw:
         else:
             self.loop.run_until_complete(self.postgres.close())
         self.loop.close()
-
-
-def timed(run: Callable[[], Any], runs: int) -> tuple[float, float]:
-    """Median and 99th percentile in milliseconds, after a few warm-up runs."""
-    for _ in range(5):
-        run()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 def selection(params: dict[str, str]) -> EntityQuery:

@@ -21,11 +21,10 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from ascn.store.planner import Sql
 from ascn.store.postgres.store import pg, session
 from ascn.store.sqlite.store import connect
 from ascn.store.timeline import Scope
-from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving
+from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving, timed
 
 TYPE = "AirQualitySensor"
 STEP = timedelta(minutes=5)
@@ -195,19 +194,6 @@ class Raw:
             self.postgres.close()
 
 
-def timed(run: Callable[[], Any], runs: int) -> tuple[float, float]:
-    """Median and 95th percentile in milliseconds, after a few warm-up runs."""
-    for _ in range(3):
-        run()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-
-
 def measure(backend: str, url: str, sensors: int, runs: int) -> None:
     day_ago = stamp(END - timedelta(days=1, minutes=1))
     month = (stamp(END - timedelta(days=30)), stamp(END))
@@ -263,22 +249,22 @@ def measure(backend: str, url: str, sensors: int, runs: int) -> None:
             rows.append(
                 (
                     "last 24 h of one sensor (288 instances)",
-                    timed(recent, runs),
-                    timed(recent_raw, runs),
+                    timed(recent, runs, 0.95, 3),
+                    timed(recent_raw, runs, 0.95, 3),
                 )
             )
             rows.append(
                 (
                     "daily averages over a month, one sensor",
-                    timed(daily, runs),
-                    timed(daily_raw, runs),
+                    timed(daily, runs, 0.95, 3),
+                    timed(daily_raw, runs, 0.95, 3),
                 )
             )
             rows.append(
                 (
                     f"daily averages over a month, all {sensors} sensors",
-                    timed(all_daily, runs),
-                    timed(all_daily_raw, runs),
+                    timed(all_daily, runs, 0.95, 3),
+                    timed(all_daily_raw, runs, 0.95, 3),
                 )
             )
     finally:

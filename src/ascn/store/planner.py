@@ -10,6 +10,7 @@ expressions, geometry) is asked of a Dialect.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from ascn.ngsild.qlang import (
     Comparison,
     Exists,
     Expression,
+    Literal,
     Logical,
     Path,
     ScopeMatch,
@@ -327,6 +329,30 @@ def _comparison(dialect: Dialect, sql: Sql, term: Comparison) -> None:
     dialect.compare(sql, term, value_paths(term.path, kinds))
     if negated:
         sql.add(")")
+
+
+SQL_OPS = {"==": "=", "!=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+Compare = Callable[[Sql, str, Literal], None]
+"""A dialect's test of the current value against one literal with an SQL operator."""
+
+
+def predicate(sql: Sql, term: Comparison, compare: Compare) -> None:
+    """A comparison's test of one value (not the pattern operators): a range, or any of the
+    literals of a list, each tested by the dialect's `compare`."""
+    if term.range:
+        low, high = term.values
+        sql.add("(")
+        compare(sql, ">=", low)
+        sql.add(" AND ")
+        compare(sql, "<=", high)
+        sql.add(")")
+        return
+    sql.add("(")
+    for index, literal in enumerate(term.values):
+        if index:
+            sql.add(" OR ")
+        compare(sql, SQL_OPS[term.op], literal)
+    sql.add(")")
 
 
 def value_paths(path: Path, kinds: list[str]) -> list[ValuePath]:

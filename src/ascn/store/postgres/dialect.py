@@ -16,9 +16,8 @@ from shapely.geometry import shape
 
 from ascn.ngsild.geoquery import Box, GeoQuery
 from ascn.ngsild.qlang import Comparison, Literal
-from ascn.store.planner import Sql, ValuePath
+from ascn.store.planner import Sql, ValuePath, predicate
 
-SQL_OPS = {"==": "=", "!=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 RELATIONS = {
     "within": "ST_Within",
     "contains": "ST_Contains",
@@ -123,20 +122,7 @@ def _predicate(sql: Sql, term: Comparison) -> None:
             term.values[0].value,
         )
         return
-    if term.range:
-        low, high = term.values
-        sql.add("(")
-        _compare(sql, ">=", low)
-        sql.add(" AND ")
-        _compare(sql, "<=", high)
-        sql.add(")")
-        return
-    sql.add("(")
-    for index, literal in enumerate(term.values):
-        if index:
-            sql.add(" OR ")
-        _compare(sql, SQL_OPS[term.op], literal)
-    sql.add(")")
+    predicate(sql, term, _compare)
 
 
 def _compare(sql: Sql, op: str, literal: Literal) -> None:

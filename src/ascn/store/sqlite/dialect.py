@@ -7,9 +7,7 @@ import orjson
 
 from ascn.ngsild.geoquery import Box, GeoQuery
 from ascn.ngsild.qlang import Comparison, Literal
-from ascn.store.planner import Sql, ValuePath
-
-SQL_OPS = {"==": "=", "!=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+from ascn.store.planner import Sql, ValuePath, predicate
 
 
 def attribute_path(iri: str) -> str:
@@ -84,20 +82,7 @@ def _predicate(sql: Sql, term: Comparison) -> None:
     if term.op in ("~=", "!~="):
         sql.add("v.type = 'text' AND regexp(?, v.value)", term.values[0].value)
         return
-    if term.range:
-        low, high = term.values
-        sql.add("(")
-        _compare(sql, ">=", low)
-        sql.add(" AND ")
-        _compare(sql, "<=", high)
-        sql.add(")")
-        return
-    sql.add("(")
-    for index, literal in enumerate(term.values):
-        if index:
-            sql.add(" OR ")
-        _compare(sql, SQL_OPS[term.op], literal)
-    sql.add(")")
+    predicate(sql, term, _compare)
 
 
 def _compare(sql: Sql, op: str, literal: Literal) -> None:
