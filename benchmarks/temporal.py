@@ -36,10 +36,11 @@ from ascn.ngsild.context import core_terms
 from ascn.ngsild.history import Record, millis, record
 from ascn.ngsild.temporal import Window
 from ascn.store import Changes, open_store, timeline
+from ascn.store.base import Scope
 from ascn.store.planner import Sql
-from ascn.store.postgres.store import pg, session
+from ascn.store.postgres.dialect import pg
+from ascn.store.postgres.store import session
 from ascn.store.sqlite.store import connect
-from ascn.store.timeline import Scope
 from benchmarks.node import POSTGRES, fresh_schema, postgres_database, search_path, serving, timed
 
 TYPE = "AirQualitySensor"

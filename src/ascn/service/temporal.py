@@ -17,7 +17,7 @@ from ascn.ngsild.temporal import Period, TemporalQuery, Window, latest, parse_te
 from ascn.ngsild.timestamps import now
 from ascn.service.entities import Scope as Request
 from ascn.store import Changes, Erase, Store
-from ascn.store.timeline import Scope
+from ascn.store.base import Scope
 
 
 @dataclass(slots=True)

@@ -9,10 +9,19 @@ from typing import Any, Protocol, TypeVar
 from ascn.ngsild.history import Record
 from ascn.ngsild.query import EntityQuery
 from ascn.ngsild.temporal import Period, Window
-from ascn.store.timeline import Scope
 
 Entity = dict[str, Any]
 R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose history: entity ids, and optionally attribute IRIs and datasets ("" default)."""
+
+    ids: Sequence[str]
+    attrs: frozenset[str] | None = None
+    datasets: frozenset[str] | None = None
+    instance_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,18 +5,15 @@ aggregations per period computed by the database."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from ascn.ngsild.entity import Entity
 from ascn.ngsild.history import Record, derive, millis, row_values
 from ascn.ngsild.temporal import Window
+from ascn.store.base import Changes, Erase, Scope
 from ascn.store.planner import Sql
-
-if TYPE_CHECKING:
-    from ascn.store.base import Changes, Erase
 
 COLUMNS = (
     "h.entity_id, h.attr, h.dataset, h.instance_id, h.observed_at, h.created_at, h.modified_at,"
@@ -32,16 +29,6 @@ INSERT = (
     " num, value, instance, kind) VALUES"
     " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Whose history: entity ids, and optionally attribute IRIs and datasets ("" default)."""
-
-    ids: Sequence[str]
-    attrs: frozenset[str] | None = None
-    datasets: frozenset[str] | None = None
-    instance_id: str | None = None
 
 
 def _where(sql: Sql, tenant: str, scope: Scope, window: Window) -> str:

@@ -149,3 +149,8 @@ def _compare(sql: Sql, op: str, literal: Literal) -> None:
             f" THEN (v #>> '{{}}') COLLATE \"C\" {op} ?::text END, FALSE)",
             str(literal.value),
         )
+
+
+def pg(sql: Sql) -> str:
+    """The planner's SQL with psycopg's parameter marks."""
+    return sql.text.replace("?", "%s")

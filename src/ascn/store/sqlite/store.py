@@ -25,13 +25,21 @@ from ascn.ngsild.history import Record, row_values
 from ascn.ngsild.query import EntityQuery
 from ascn.ngsild.temporal import Period, Window
 from ascn.store import planner, timeline
-from ascn.store.base import CatalogRow, Changes, ContextRecord, Entity, Observer, Outgoing, Plan
+from ascn.store.base import (
+    CatalogRow,
+    Changes,
+    ContextRecord,
+    Entity,
+    Observer,
+    Outgoing,
+    Plan,
+    Scope,
+)
 from ascn.store.outbox import OUTBOX_DUE, OUTBOX_INSERT, outbox_rows, outgoing
 from ascn.store.sqlite.dialect import SqliteDialect
 from ascn.store.sqlite.indexes import sync_value_index, write_indexes
 from ascn.store.sqlite.schema import migrate
 from ascn.store.sqlite.writer import Writer, translate
-from ascn.store.timeline import Scope
 
 T = TypeVar("T")
 READERS = 4
