@@ -14,7 +14,6 @@ from typing import Any
 from ascn.ngsild.context import CORE_CONTEXT_URL, TermMap
 from ascn.ngsild.entity import Entity
 from ascn.ngsild.geoquery import geo_query
-from ascn.ngsild.history import millis
 from ascn.ngsild.names import LANGUAGEPROPERTY, NULL, PROPERTY, VALUE_KEY
 from ascn.ngsild.projection import Projection, expand_projection, parse_projection
 from ascn.ngsild.qlang import Expression, TypeName, expand, parse_q, parse_scope_q, parse_types
@@ -126,7 +125,7 @@ class Watcher:
         if status(self.stored, now_ms) != "active" or "timeInterval" in self.stored:
             return False
         entity = found.after or found.before
-        if entity is None or not self._selects(entity):
+        if entity is None or not self.selects(entity):
             return False
         if found.before is None:
             return "entityCreated" in self.triggers
@@ -157,9 +156,6 @@ class Watcher:
         throttling = self.stored.get("throttling")
         return throttling is not None and now_ms - self.last_ms < throttling * 1000
 
-    def selects(self, entity: Entity) -> bool:
-        return self._selects(entity)
-
     def periodic(
         self, entities: list[Entity], moment: str
     ) -> tuple[dict[str, str], dict[str, Any]]:
@@ -172,7 +168,7 @@ class Watcher:
         ]
         return headers, body
 
-    def _selects(self, entity: Entity) -> bool:
+    def selects(self, entity: Entity) -> bool:
         if self.selectors and not any(
             holds(types, entity)
             and (entity_id is None or entity_id == entity["id"])
@@ -458,8 +454,3 @@ class Index:
                     out.append((watcher.id, headers, body))
                     watcher.last_ms = now_ms
         return out
-
-
-def due(stored: Subscription) -> int | None:
-    """When a subscription expires, in ms (None: never)."""
-    return millis(stored.get("expiresAt"))
